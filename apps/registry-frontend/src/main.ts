@@ -1,0 +1,8 @@
+import { main, serviceRoot } from '@berth/platform';
+import { RegistryFrontendModule, REGISTRY_FRONTEND_NEEDS } from '@berth/svc-registry-frontend';
+
+main({
+  name: 'registry-frontend',
+  mode: 'distributed',
+  rootModule: (config, logger) => serviceRoot(config, logger, { needs: REGISTRY_FRONTEND_NEEDS, modules: [RegistryFrontendModule] }),
+});

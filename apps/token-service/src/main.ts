@@ -1,0 +1,8 @@
+import { main, serviceRoot } from '@berth/platform';
+import { TokenServiceModule, TOKEN_SERVICE_NEEDS } from '@berth/svc-token-service';
+
+main({
+  name: 'token-service',
+  mode: 'distributed',
+  rootModule: (config, logger) => serviceRoot(config, logger, { needs: TOKEN_SERVICE_NEEDS, modules: [TokenServiceModule] }),
+});

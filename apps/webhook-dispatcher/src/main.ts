@@ -1,0 +1,8 @@
+import { main, serviceRoot } from '@berth/platform';
+import { WebhookDispatcherModule, WEBHOOK_DISPATCHER_NEEDS } from '@berth/svc-webhook-dispatcher';
+
+main({
+  name: 'webhook-dispatcher',
+  mode: 'distributed',
+  rootModule: (config, logger) => serviceRoot(config, logger, { needs: WEBHOOK_DISPATCHER_NEEDS, modules: [WebhookDispatcherModule] }),
+});

@@ -1,0 +1,2 @@
+export * from './lib/load-config';
+export { BerthEnv } from './lib/berth-env.schema';

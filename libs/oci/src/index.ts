@@ -1,0 +1,3 @@
+export * from './lib/errors';
+export * from './lib/digest';
+export * from './lib/names';

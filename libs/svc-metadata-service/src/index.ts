@@ -1,0 +1,1 @@
+export * from './lib/metadata-service.module';

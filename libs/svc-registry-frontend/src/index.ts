@@ -1,0 +1,2 @@
+export * from './lib/registry-frontend.module';
+export * from './lib/oci-error.filter';

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { InfraNeed } from '@berth/platform';
+import { BaseController } from './base/base.controller';
+import { OciErrorFilter } from './oci-error.filter';
+
+/** The infrastructure registry-frontend uses; its /readyz checks exactly these. */
+export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs', 'cache'];
+
+/**
+ * The data plane: the OCI Distribution API under /v2/ (and, with later issues, the ACR data-plane API
+ * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
+ */
+@Module({
+  controllers: [BaseController],
+  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
+})
+export class RegistryFrontendModule {}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import type { InfraNeed } from '@berth/platform';
+
+/** The infrastructure token-service uses; its /readyz checks exactly these. */
+export const TOKEN_SERVICE_NEEDS: readonly InfraNeed[] = ['database', 'cache'];
+
+/**
+ * Identities and tokens: the Docker token endpoint, ACR /oauth2/exchange and /oauth2/token, the
+ * Entra-shaped identity endpoint, admin users, scoped tokens, role assignments and signing keys.
+ * Its features arrive with the identity issue; today it boots, connects and reports readiness.
+ */
+@Module({})
+export class TokenServiceModule {}
