@@ -6,3 +6,5 @@ export * from './lib/platform.tokens';
 export * from './lib/service-runtime';
 export * from './lib/tls-material';
 export * from './lib/infra-needs';
+export * from './lib/infrastructure.module';
+export * from './lib/embedded-host';

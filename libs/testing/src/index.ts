@@ -1,0 +1,3 @@
+export * from './lib/processes';
+export * from './lib/poll';
+export * from './lib/stack';
