@@ -1,5 +1,5 @@
 import { freePort, http, pollUntil, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +72,22 @@ describe('embedded default (npm start)', () => {
     } finally {
       await db.end();
     }
+    // The operator contract's bootstrap: generated credentials in <data>/bootstrap.json (0600), the default registry.
+    const bootstrapFile = path.join(dataDir, 'bootstrap.json');
+    const creds = await pollUntil('bootstrap.json', () => readFile(bootstrapFile, 'utf8'), (s) => s.includes('clientSecret'), { timeoutMs: 20000 });
+    expect((await stat(bootstrapFile)).mode & 0o777).toBe(0o600);
+    const { clientId, clientSecret } = JSON.parse(creds) as { clientId: string; clientSecret: string };
+    expect(clientId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(clientSecret.length).toBeGreaterThanOrEqual(32);
+    expect(first.output()).not.toContain(clientSecret);
+    const check = await embeddedPg();
+    try {
+      const reg = await check.query<{ name: string; sku: string }>('SELECT name, sku FROM registries');
+      expect(reg.rows).toEqual([{ name: 'default', sku: 'Premium' }]);
+    } finally {
+      await check.end();
+    }
+
     expect(await stopProcess(first)).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
 
@@ -81,6 +97,9 @@ describe('embedded default (npm start)', () => {
     try {
       const marker = await again.query<{ v: string }>('SELECT v FROM survival_marker');
       expect(marker.rows).toEqual([{ v: 'kept' }]);
+      // The same principal and registry, not a second bootstrap.
+      expect(Number((await again.query<{ n: string }>('SELECT count(*)::text AS n FROM principals')).rows[0]?.n)).toBe(1);
+      expect(Number((await again.query<{ n: string }>('SELECT count(*)::text AS n FROM registries')).rows[0]?.n)).toBe(1);
     } finally {
       await again.end();
     }

@@ -8,3 +8,4 @@ export * from './lib/tls-material';
 export * from './lib/infra-needs';
 export * from './lib/infrastructure.module';
 export * from './lib/embedded-host';
+export * from './lib/bootstrap-tenancy';

@@ -7,7 +7,6 @@ import {
   IsString,
   Matches,
   Max,
-  MaxLength,
   Min,
   MinLength,
   ValidateIf,
@@ -48,7 +47,9 @@ export class BerthEnv {
   })
   BERTH_BOOTSTRAP_SUBSCRIPTION!: string;
 
-  @IsOptional() @IsString() @MinLength(1) @MaxLength(200)
+  @IsOptional() @IsString() @Matches(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+    message: 'BERTH_BOOTSTRAP_CLIENT_ID must be a GUID (an application/client id)',
+  })
   BERTH_BOOTSTRAP_CLIENT_ID?: string;
 
   @ValidateIf((e: BerthEnv) => e.BERTH_BOOTSTRAP_CLIENT_ID !== undefined)

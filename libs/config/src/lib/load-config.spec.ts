@@ -72,7 +72,7 @@ describe(loadConfig.name, () => {
   });
 
   it('requires the certificate files with BERTH_TLS=files, and a secret with a client id', () => {
-    const text = problemsOf(() => loadConfig({ BERTH_TLS: 'files', BERTH_BOOTSTRAP_CLIENT_ID: 'op' }, 'embedded')).join('\n');
+    const text = problemsOf(() => loadConfig({ BERTH_TLS: 'files', BERTH_BOOTSTRAP_CLIENT_ID: '6f1c1a52-3c47-4a4e-9a43-1f0e8b7c9d10' }, 'embedded')).join('\n');
     expect(text).toMatch(/BERTH_TLS_CERT is required/);
     expect(text).toMatch(/BERTH_TLS_KEY is required/);
     expect(text).toMatch(/BERTH_BOOTSTRAP_CLIENT_SECRET must be set/);
@@ -85,6 +85,9 @@ describe(loadConfig.name, () => {
     expect(problemsOf(() => loadConfig({ BERTH_REGIONS: 'eastus,eastus' }, 'embedded'))).toEqual([
       'BERTH_REGIONS must not repeat a region',
     ]);
+    expect(problemsOf(() => loadConfig({ BERTH_BOOTSTRAP_CLIENT_ID: 'operator' }, 'embedded')).join()).toMatch(
+      /BERTH_BOOTSTRAP_CLIENT_ID must be a GUID/,
+    );
     expect(problemsOf(() => loadConfig({ BERTH_DEFAULT_REGISTRY: 'a-b' }, 'embedded')).join()).toMatch(
       /BERTH_DEFAULT_REGISTRY/,
     );

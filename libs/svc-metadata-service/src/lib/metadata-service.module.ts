@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DefaultRegistryBootstrap } from './bootstrap/default-registry.bootstrap';
 import type { InfraNeed } from '@berth/platform';
 
 /** The infrastructure metadata-service uses; its /readyz checks exactly these. */
@@ -6,8 +7,8 @@ export const METADATA_SERVICE_NEEDS: readonly InfraNeed[] = ['database', 'blobs'
 
 /**
  * The ARM-shaped management API, owner of the Postgres schema and migrations, and the lifecycle jobs
- * (usage, retention, garbage collection). Features arrive with the management issue; today it boots,
- * connects and reports readiness.
+ * (usage, retention, garbage collection). Management features arrive with the management issue; today it bootstraps
+ * the installation (tenant, subscription, resource group `berth`, the default registry) and reports readiness.
  */
-@Module({})
+@Module({ providers: [DefaultRegistryBootstrap] })
 export class MetadataServiceModule {}

@@ -1,4 +1,5 @@
-import { freePort, http, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import { freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import { Client } from 'pg';
 
 /** Each service's dependencies, by the names its /readyz reports. */
 const SERVICES: Record<string, string[]> = {
@@ -18,14 +19,19 @@ interface Readiness {
 
 describe('distributed mode: every service boots on the real stack', () => {
   const running: ServiceProcess[] = [];
+  let db: { url: string; drop(): Promise<void> };
 
   beforeAll(async () => {
-    const env = { ...stackEnv(), BERTH_S3_BUCKET_PREFIX: `boot-${process.pid}-` };
+    const stack = stackEnv();
+    // A database of its own, migrated first, as an operator's migrate Job does before the services start.
+    db = await migratedDatabase(stack['BERTH_DATABASE_URL'] ?? '', 'boot');
+    const env = { ...stack, BERTH_DATABASE_URL: db.url, BERTH_S3_BUCKET_PREFIX: `boot-${process.pid}-` };
     for (const name of Object.keys(SERVICES)) running.push(startApp(name, env, await freePort()));
   });
 
   afterAll(async () => {
     await Promise.allSettled(running.map((p) => stopProcess(p)));
+    await db?.drop();
   });
 
   it.each(Object.entries(SERVICES))('%s answers /healthz, then /readyz with exactly its dependencies', async (name, deps) => {
@@ -49,6 +55,27 @@ describe('distributed mode: every service boots on the real stack', () => {
     const res = await pollUntil('GET /v2/', () => http(`${fe.url}/v2/`), (r) => r.status === 200, { timeoutMs: 30000 });
     expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
     expect(res.json()).toEqual({});
+  });
+
+  it('bootstraps the installation once: tenant, subscription, resource group, default registry, operator principal', async () => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const count = async (sql: string): Promise<number> => Number((await client.query<{ n: string }>(sql)).rows[0]?.n);
+      await pollUntil('bootstrap rows', () => count(`SELECT count(*)::text AS n FROM role_assignments`), (n) => n === 1, { timeoutMs: 30000 });
+      expect(await count(`SELECT count(*)::text AS n FROM tenants`)).toBe(1);
+      expect(await count(`SELECT count(*)::text AS n FROM resource_groups WHERE name = 'berth'`)).toBe(1);
+      const reg = await client.query<{ name: string; sku: string; login_server: string; location: string }>(
+        `SELECT name, sku, login_server, location FROM registries`,
+      );
+      expect(reg.rows).toEqual([{ name: 'default', sku: 'Premium', login_server: 'default.berth.localhost', location: 'eastus' }]);
+      const sp = await client.query<{ kind: string; password_hash: string }>(`SELECT kind, password_hash FROM principals`);
+      expect(sp.rows).toHaveLength(1);
+      expect(sp.rows[0]?.kind).toBe('ServicePrincipal');
+      expect(sp.rows[0]?.password_hash).toMatch(/^scrypt\$/);
+    } finally {
+      await client.end();
+    }
   });
 
   it('logs one JSON object per line, naming the service', () => {

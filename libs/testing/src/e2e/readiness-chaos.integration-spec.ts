@@ -1,4 +1,4 @@
-import { freePort, http, pollUntil, PrivateStack, startApp, stopProcess, type ServiceProcess, type StackComponent } from '@berth/testing';
+import { freePort, http, migratedDatabase, pollUntil, PrivateStack, startApp, stopProcess, type ServiceProcess, type StackComponent } from '@berth/testing';
 
 /**
  * Stopping a backing server makes the services that use it unready (503, naming it) and ready again when
@@ -28,7 +28,9 @@ describe('readiness follows the real dependencies', () => {
 
   beforeAll(async () => {
     stack.run('start');
-    const env = stack.settings();
+    const settings = stack.settings();
+    const db = await migratedDatabase(settings['BERTH_DATABASE_URL'] ?? '', 'chaos');
+    const env = { ...settings, BERTH_DATABASE_URL: db.url };
     metadata = startApp('metadata-service', env, await freePort());
     tokens = startApp('token-service', env, await freePort());
     for (const svc of [metadata, tokens]) {
