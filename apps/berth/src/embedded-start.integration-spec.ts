@@ -125,8 +125,12 @@ describe('embedded default (npm start)', () => {
       throw new Error(`${e.message}\n--- output ---\n${p.output().slice(-4000)}`);
     });
     expect(viaLocalhost.body).toBe('{}');
-    // A registry's login server under the suffix is covered by the wildcard.
-    expect((await get('myregistry.berth.localhost')).status).toBe(200);
+    // The default registry's login server is covered by the wildcard certificate and resolves to it;
+    // a registry that does not exist is NAME_UNKNOWN, over a certificate that covers its name too.
+    expect((await get('default.berth.localhost')).status).toBe(200);
+    const unknown = await get('nosuchregistry.berth.localhost');
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ errors: [{ code: 'NAME_UNKNOWN' }] });
     expect(await stopProcess(p)).toBe(0);
   });
 

@@ -1,0 +1,15 @@
+export { CACHE_STORE } from './lib/cache-store.port';
+export type { CacheLogger, CacheStore, CounterStore, KeyValueStore, WindowCount } from './lib/cache-store.port';
+export { CacheError } from './lib/errors/cache.error';
+export type { CacheErrorCode } from './lib/errors/cache.error';
+export { CacheClosedError } from './lib/errors/cache-closed.error';
+export { CacheUnavailableError } from './lib/errors/cache-unavailable.error';
+export { InvalidCacheArgumentError } from './lib/errors/invalid-cache-argument.error';
+export { RedisCacheStore } from './lib/adapters/redis/redis-cache-store.adapter';
+export type { RedisCacheStoreOptions } from './lib/adapters/redis/redis-cache-store.adapter';
+export { MemoryCacheBackend } from './lib/adapters/memory/memory-cache-backend';
+export type { MemoryCacheBackendOptions } from './lib/adapters/memory/memory-cache-backend';
+export { MemoryCacheStore } from './lib/adapters/memory/memory-cache-store.adapter';
+export type { MemoryCacheStoreOptions } from './lib/adapters/memory/memory-cache-store.adapter';
+export { assertCacheModuleOptions, BerthCacheModule, createCacheStore } from './lib/cache.module';
+export type { CacheModuleOptions } from './lib/cache.module';

@@ -1,0 +1,16 @@
+import { Injectable } from '@nestjs/common';
+import { RegistryError } from '@berth/oci';
+import type { RouteOf, V2Request } from '../routing/v2-request';
+
+/** Placeholder until this part of the data plane is built: answers UNSUPPORTED (405). */
+@Injectable()
+export class BlobsHandler {
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async get(_ctx: V2Request<RouteOf<'blob'>>): Promise<void> {
+    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+  }
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async delete(_ctx: V2Request<RouteOf<'blob'>>): Promise<void> {
+    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+  }
+}

@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATA_SOURCE } from '@berth/db';
+import type { DataSource, EntityManager } from 'typeorm';
+
+export interface RepositoryRecord {
+  id: string;
+  registryId: string;
+  name: string;
+  deleteEnabled: boolean;
+  writeEnabled: boolean;
+  readEnabled: boolean;
+  listEnabled: boolean;
+}
+
+interface Row {
+  id: string;
+  registry_id: string;
+  name: string;
+  delete_enabled: boolean;
+  write_enabled: boolean;
+  read_enabled: boolean;
+  list_enabled: boolean;
+}
+
+function toRecord(r: Row): RepositoryRecord {
+  return {
+    id: r.id,
+    registryId: r.registry_id,
+    name: r.name,
+    deleteEnabled: r.delete_enabled,
+    writeEnabled: r.write_enabled,
+    readEnabled: r.read_enabled,
+    listEnabled: r.list_enabled,
+  };
+}
+
+const COLUMNS = 'id, registry_id, name, delete_enabled, write_enabled, read_enabled, list_enabled';
+
+/**
+ * Repositories of a registry. Every method takes the registry id: a repository is only ever looked up
+ * inside the registry the request resolved to (tenant isolation by signature).
+ */
+@Injectable()
+export class RepositoryRecords {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+
+  /** The repository, or undefined when the registry has none of that name. */
+  async find(registryId: string, name: string, em: EntityManager = this.ds.manager): Promise<RepositoryRecord | undefined> {
+    const rows = (await em.query(`SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [
+      registryId,
+      name,
+    ])) as Row[];
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** The repository, created when missing (a push creates its repository). Safe under concurrency. */
+  async findOrCreate(registryId: string, name: string, em: EntityManager = this.ds.manager): Promise<RepositoryRecord> {
+    const inserted = (await em.query(
+      `INSERT INTO repositories (registry_id, name) VALUES ($1, $2)
+       ON CONFLICT (registry_id, name) DO NOTHING RETURNING ${COLUMNS}`,
+      [registryId, name],
+    )) as Row[];
+    if (inserted[0]) return toRecord(inserted[0]);
+    const found = await this.find(registryId, name, em);
+    if (!found) throw new Error(`repository ${name} vanished while being created`);
+    return found;
+  }
+}
