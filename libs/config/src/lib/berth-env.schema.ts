@@ -100,6 +100,10 @@ export class BerthEnv {
   @IsOptional() @Matches(/^https?:\/\/[^\s/]+\/?$/, { message: 'BERTH_S3_PUBLIC_ENDPOINT must be an http(s) URL' })
   BERTH_S3_PUBLIC_ENDPOINT?: string;
 
+  /** How blob pulls are served with S3 storage: a 307 to a presigned URL, or streamed through the frontend. */
+  @IsIn(['redirect', 'proxy'], { message: 'BERTH_BLOB_PULL must be redirect or proxy' })
+  BERTH_BLOB_PULL!: 'redirect' | 'proxy';
+
   @IsIn(['kafka', 'inprocess'], { message: 'BERTH_BUS must be kafka or inprocess' })
   BERTH_BUS!: 'kafka' | 'inprocess';
 

@@ -34,7 +34,8 @@ export interface BerthConfig {
   regions: string[];
   webhookAllowedPrivate: string[];
   database: { url?: string; embedded: boolean; migrate: boolean };
-  storage: { driver: 'fs' | 's3'; fsRoot: string; s3?: S3Settings };
+  /** `pull`: redirect (307 to a presigned URL) or proxy; the filesystem driver always streams. */
+  storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
   bus: { driver: 'kafka' | 'inprocess'; brokers: string[] };
   cache: { driver: 'redis' | 'memory'; redisUrl?: string };
   log: { level: BerthEnv['BERTH_LOG_LEVEL'] };
@@ -66,6 +67,7 @@ function defaults(mode: RunMode): Record<string, string> {
     BERTH_BLOB_DRIVER: embedded ? 'fs' : 's3',
     BERTH_S3_REGION: 'us-east-1',
     BERTH_S3_BUCKET_PREFIX: 'berth-',
+    BERTH_BLOB_PULL: 'redirect',
     BERTH_BUS: embedded ? 'inprocess' : 'kafka',
     BERTH_CACHE: embedded ? 'memory' : 'redis',
     BERTH_LOG_LEVEL: 'info',
@@ -134,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
     storage: {
       driver: parsed.BERTH_BLOB_DRIVER,
       fsRoot: path.join(dataDir, 'blobs'),
+      pull: parsed.BERTH_BLOB_PULL,
       s3:
         parsed.BERTH_BLOB_DRIVER === 's3'
           ? {

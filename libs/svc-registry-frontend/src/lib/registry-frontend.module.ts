@@ -1,14 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { InfraNeed } from '@berth/platform';
-import { BlobsHandler } from './blobs/blobs.handler';
-import { UploadsHandler } from './blobs/uploads.handler';
-import { CatalogHandler } from './manifests/catalog.handler';
-import { ManifestsHandler } from './manifests/manifests.handler';
-import { ReferrersHandler } from './manifests/referrers.handler';
-import { TagsHandler } from './manifests/tags.handler';
-import { RegistryResolver } from './registry/registry-resolver.service';
-import { RepositoryRecords } from './registry/repository-records.service';
+import { BlobsModule } from './blobs/blobs.module';
+import { ManifestsModule } from './manifests/manifests.module';
+import { RegistryContextModule } from './registry/registry-context.module';
 import { V2Controller } from './routing/v2.controller';
 import { OciErrorFilter } from './oci-error.filter';
 
@@ -20,17 +15,8 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
  * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
  */
 @Module({
+  imports: [RegistryContextModule, BlobsModule, ManifestsModule],
   controllers: [V2Controller],
-  providers: [
-    { provide: APP_FILTER, useClass: OciErrorFilter },
-    RegistryResolver,
-    RepositoryRecords,
-    BlobsHandler,
-    UploadsHandler,
-    ManifestsHandler,
-    TagsHandler,
-    CatalogHandler,
-    ReferrersHandler,
-  ],
+  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
 })
 export class RegistryFrontendModule {}
