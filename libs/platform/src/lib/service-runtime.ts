@@ -42,7 +42,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
   const logger = createLogger(def.name, config.log.level);
   const prepared = def.prepare ? await def.prepare(config, logger) : {};
   config = prepared.config ?? config;
-  const cleanup = prepared.cleanup ?? (async () => undefined);
+  const cleanup = prepared.cleanup ?? (() => Promise.resolve());
 
   try {
     const tls = await resolveTls(config);

@@ -1,4 +1,4 @@
-import { freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import { freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '../index';
 import { Client } from 'pg';
 
 /** Each service's dependencies, by the names its /readyz reports. */

@@ -1,4 +1,4 @@
-import { freePort, http, migratedDatabase, pollUntil, PrivateStack, startApp, stopProcess, type ServiceProcess, type StackComponent } from '@berth/testing';
+import { freePort, http, migratedDatabase, pollUntil, PrivateStack, startApp, stopProcess, type ServiceProcess, type StackComponent } from '../index';
 
 /**
  * Stopping a backing server makes the services that use it unready (503, naming it) and ready again when
