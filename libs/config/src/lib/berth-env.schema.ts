@@ -15,7 +15,8 @@ import {
 /** Every setting Berth reads from the environment. One name per setting across code, Helm values and docs. */
 export class BerthEnv {
   // ---- the operator contract (../shared/DESIGN.md) ----
-  @Type(() => Number) @IsInt() @Min(1) @Max(65535)
+  /** 0 binds any free port (tests); the bound port is logged. */
+  @Type(() => Number) @IsInt() @Min(0) @Max(65535)
   BERTH_PORT!: number;
 
   @IsString() @Matches(/^[0-9a-fA-F:.]+$|^localhost$/, { message: 'BERTH_HOST must be an IP address or localhost' })
