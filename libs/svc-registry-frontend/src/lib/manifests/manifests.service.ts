@@ -1,0 +1,378 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATA_SOURCE } from '@berth/db';
+import {
+  MediaTypes,
+  type ParsedManifest,
+  RegistryError,
+  assertTag,
+  isHelmChart,
+  parseManifest,
+  referencesOf,
+  type ManifestReference as ContentReference,
+} from '@berth/oci';
+import type { DataSource, EntityManager } from 'typeorm';
+import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
+import { parseManifestReference } from './manifest-reference.util';
+import { buildRegistryEvent, writeOutbox, type EventRequestInfo, type RegistryEventData } from './registry-events';
+
+/**
+ * How many `?tag=` parameters one PUT by digest may carry (distribution-spec main, end-7b: SHOULD allow at
+ * least 10; more is answered 414).
+ */
+export const MAX_TAGS_PER_PUT = 32;
+
+/** Helm sets these annotations on the chart manifest (`helm push`), which saves reading the config blob. */
+const HELM_NAME_ANNOTATION = 'org.opencontainers.image.title';
+const HELM_VERSION_ANNOTATION = 'org.opencontainers.image.version';
+
+export interface PutManifestCommand {
+  readonly registryId: string;
+  readonly repository: string;
+  /** The path `<reference>`: a tag or a digest. */
+  readonly reference: string;
+  /** `?tag=` parameters (only with a digest reference). */
+  readonly extraTags: readonly string[];
+  /** The client's Content-Type. */
+  readonly contentType: string | undefined;
+  /** The exact body bytes. */
+  readonly body: Buffer;
+  readonly request: EventRequestInfo;
+}
+
+export interface PutManifestResult {
+  readonly digest: string;
+  readonly subject?: string;
+  /** Tags now pointing at the manifest (the reference tag, or the accepted `?tag=` parameters). */
+  readonly tags: readonly string[];
+}
+
+export interface StoredManifest {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly size: number;
+  /** Absent when the caller asked for headers only (HEAD). */
+  readonly content?: Buffer;
+}
+
+interface ManifestRow {
+  digest: string;
+  media_type: string;
+  size: string | number;
+  content: Buffer | null;
+  manifest_read: boolean;
+  tag_read: boolean | null;
+}
+
+interface LinkRow {
+  digest: string;
+  media_type: string;
+  size: string | number;
+  delete_enabled: boolean;
+  write_enabled: boolean;
+  is_chart: boolean;
+  annotations: Record<string, string> | null;
+}
+
+/**
+ * Manifests and tags of a repository (distribution-spec v1.1 "Pushing/Pulling/Deleting manifests"), with the
+ * ACR locks (changeable attributes, acr.md §8.4) and the outbox events (acr.md §5). Every query is scoped by
+ * the registry id and the repository id of that registry: a manifest or blob of another repository or
+ * registry is never visible here.
+ */
+@Injectable()
+export class ManifestsService {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly repositories: RepositoryRecords,
+  ) {}
+
+  /**
+   * Validates and stores a manifest, its references, its tags and one `push` (or `chart_push`) event per
+   * tag (one without a tag when pushed by digest only), all in one transaction. Nothing is stored when
+   * anything is refused.
+   */
+  async put(cmd: PutManifestCommand): Promise<PutManifestResult> {
+    const ref = parseManifestReference(cmd.reference);
+    const tags = ref.kind === 'tag' ? [ref.tag] : [...new Set(cmd.extraTags.map(assertTag))];
+    if (tags.length > MAX_TAGS_PER_PUT) {
+      throw new RegistryError('TAG_INVALID', `at most ${MAX_TAGS_PER_PUT} tags per request`, { count: tags.length }, 414);
+    }
+    const parsed = parseManifest(cmd.body, cmd.contentType, {
+      algorithm: ref.kind === 'digest' ? ref.digest.algorithm : 'sha256',
+    });
+    if (ref.kind === 'digest' && parsed.digest !== ref.digest.value) {
+      // distribution-spec: the digest of the body must match the digest reference.
+      throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match the reference', {
+        reference: ref.digest.value,
+        digest: parsed.digest,
+      });
+    }
+    const refs = referencesOf(parsed);
+
+    await this.ds.transaction(async (em) => {
+      const repo = await this.repositories.findOrCreate(cmd.registryId, cmd.repository, em);
+      if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
+      await assertReferencesPresent(em, repo, refs);
+
+      const link = (await em.query(
+        `SELECT write_enabled FROM repository_manifests WHERE repository_id = $1 AND digest = $2 FOR UPDATE`,
+        [repo.id, parsed.digest],
+      )) as Array<{ write_enabled: boolean }>;
+      if (link[0] && !link[0].write_enabled) throw denied('the manifest is write-locked', { digest: parsed.digest });
+
+      await insertManifest(em, cmd.registryId, parsed, cmd.body, refs);
+      await em.query(
+        `INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3)
+         ON CONFLICT (repository_id, digest) DO NOTHING`,
+        [repo.id, parsed.digest, cmd.registryId],
+      );
+      for (const tag of tags) await upsertTag(em, repo, tag, parsed.digest);
+
+      const chart = isHelmChart(parsed);
+      const chartTarget = chart ? chartNameVersion(parsed) : {};
+      for (const tag of tags.length ? tags : [undefined]) {
+        const target: RegistryEventData['target'] = {
+          mediaType: parsed.mediaType,
+          size: parsed.size,
+          digest: parsed.digest,
+          length: parsed.size,
+          repository: repo.name,
+          ...(tag === undefined ? {} : { tag }),
+          ...chartTarget,
+        };
+        await writeOutbox(
+          em,
+          buildRegistryEvent({ registryId: cmd.registryId, action: chart ? 'chart_push' : 'push', target, request: cmd.request }),
+        );
+      }
+    });
+    return { digest: parsed.digest, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), tags };
+  }
+
+  /**
+   * The manifest a tag or digest names in this repository, or MANIFEST_UNKNOWN (404). A repository, tag or
+   * manifest with `read_enabled = false` answers DENIED (403): ACR blocks the pull with an error rather than
+   * pretending the content is absent (acr.md §8.4 "readEnabled false = pull blocked").
+   */
+  async get(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
+    const ref = parseManifestReference(reference);
+    const repo = await this.repositories.find(registryId, repository);
+    if (!repo) throw manifestUnknown(reference);
+    const content = withContent ? 'm.content' : 'NULL::bytea AS content';
+    const rows = (
+      ref.kind === 'tag'
+        ? await this.ds.query(
+            `SELECT m.digest, m.media_type, m.size, ${content}, rm.read_enabled AS manifest_read, t.read_enabled AS tag_read
+               FROM tags t
+               JOIN repository_manifests rm ON rm.repository_id = t.repository_id AND rm.digest = t.manifest_digest
+               JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
+              WHERE t.registry_id = $1 AND t.repository_id = $2 AND t.name = $3`,
+            [registryId, repo.id, ref.tag],
+          )
+        : await this.ds.query(
+            `SELECT m.digest, m.media_type, m.size, ${content}, rm.read_enabled AS manifest_read, NULL AS tag_read
+               FROM repository_manifests rm
+               JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
+              WHERE rm.registry_id = $1 AND rm.repository_id = $2 AND rm.digest = $3`,
+            [registryId, repo.id, ref.digest.value],
+          )
+    ) as ManifestRow[];
+    const row = rows[0];
+    if (!row) throw manifestUnknown(reference);
+    if (!repo.readEnabled || !row.manifest_read || row.tag_read === false) {
+      throw denied('reading is disabled for this repository, tag or manifest', { reference });
+    }
+    return {
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: Number(row.size),
+      ...(row.content ? { content: row.content } : {}),
+    };
+  }
+
+  /**
+   * DELETE by tag removes the tag only; by digest it removes the manifest from the repository with every
+   * tag pointing at it (distribution-spec "Deleting tags/manifests", 202). The manifest row itself stays
+   * while other repositories link it (garbage collection removes unlinked ones).
+   *
+   * Locks (ACR, acr.md §8.4): a tag or manifest with `delete_enabled = false` or `write_enabled = false`
+   * refuses deletion (DENIED 403), and so does every manifest delete that would take a locked tag with it;
+   * a write-locked repository refuses both. A repository's own `delete_enabled = false` protects only the
+   * repository itself ("prevent deletion of the repository but allow individual images to be deleted").
+   *
+   * Events (acr.md §5.1): a manifest delete writes `delete` (`chart_delete` for a Helm chart) in the same
+   * transaction; a tag delete writes none, as ACR.
+   */
+  async delete(registryId: string, repository: string, reference: string, request: EventRequestInfo): Promise<void> {
+    const ref = parseManifestReference(reference);
+    await this.ds.transaction(async (em) => {
+      const repo = await this.repositories.find(registryId, repository, em);
+      if (!repo) throw manifestUnknown(reference);
+      if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
+
+      if (ref.kind === 'tag') {
+        const tags = (await em.query(
+          `SELECT delete_enabled, write_enabled FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE`,
+          [repo.id, ref.tag],
+        )) as Array<{ delete_enabled: boolean; write_enabled: boolean }>;
+        const tag = tags[0];
+        if (!tag) throw manifestUnknown(reference);
+        if (!tag.delete_enabled || !tag.write_enabled) throw denied('the tag is locked', { tag: ref.tag });
+        await em.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repo.id, ref.tag]);
+        return;
+      }
+
+      const links = (await em.query(
+        `SELECT rm.digest, m.media_type, m.size, rm.delete_enabled, rm.write_enabled, m.annotations,
+                (m.config_media_type IS NOT DISTINCT FROM $4) AS is_chart
+           FROM repository_manifests rm
+           JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
+          WHERE rm.registry_id = $1 AND rm.repository_id = $2 AND rm.digest = $3
+            FOR UPDATE OF rm`,
+        [registryId, repo.id, ref.digest.value, MediaTypes.HelmConfig],
+      )) as LinkRow[];
+      const link = links[0];
+      if (!link) throw manifestUnknown(reference);
+      if (!link.delete_enabled || !link.write_enabled) throw denied('the manifest is locked', { digest: link.digest });
+      const locked = (await em.query(
+        `SELECT name FROM tags WHERE repository_id = $1 AND manifest_digest = $2 AND NOT (delete_enabled AND write_enabled)
+          ORDER BY name LIMIT 1 FOR UPDATE`,
+        [repo.id, link.digest],
+      )) as Array<{ name: string }>;
+      if (locked[0]) throw denied('a tag of the manifest is locked', { digest: link.digest, tag: locked[0].name });
+
+      await em.query(`DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2`, [repo.id, link.digest]);
+      await em.query(`DELETE FROM repository_manifests WHERE repository_id = $1 AND digest = $2`, [repo.id, link.digest]);
+      const chart = link.is_chart;
+      await writeOutbox(
+        em,
+        buildRegistryEvent({
+          registryId,
+          action: chart ? 'chart_delete' : 'delete',
+          target: {
+            mediaType: link.media_type,
+            digest: link.digest,
+            repository: repo.name,
+            ...(chart ? chartNameVersionFrom(link.annotations ?? undefined) : {}),
+          },
+          request,
+        }),
+      );
+    });
+  }
+}
+
+function manifestUnknown(reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { reference: reference.slice(0, 200) });
+}
+
+/** DENIED 403: the ACR answer to an operation a lock (changeable attribute) forbids. */
+function denied(reason: string, detail: Record<string, unknown>): RegistryError {
+  return new RegistryError('DENIED', `the operation is disallowed: ${reason}`, detail);
+}
+
+/**
+ * Every blob (config, layers) and child manifest (index entries) must already be in THIS repository: a blob
+ * of another repository is not enough (DESIGN: never answer for a blob by digest alone). The rows found are
+ * locked `FOR SHARE` until commit, so a concurrent blob or manifest delete cannot remove them in between.
+ * The first missing one is MANIFEST_BLOB_UNKNOWN (400) naming its digest, for blobs and child manifests
+ * alike: distribution answers a missing index child the same way (`ErrManifestBlobUnknown` in
+ * `registry/storage/ocimanifesthandler.go`), and clients already handle that code on manifest PUT.
+ */
+async function assertReferencesPresent(em: EntityManager, repo: RepositoryRecord, refs: readonly ContentReference[]): Promise<void> {
+  const blobs = refs.filter((r) => r.kind === 'blob').map((r) => r.digest);
+  const children = refs.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+  const found = new Set<string>();
+  if (blobs.length) {
+    const rows = (await em.query(
+      `SELECT digest FROM repository_blobs WHERE registry_id = $1 AND repository_id = $2 AND digest = ANY($3::text[]) FOR SHARE`,
+      [repo.registryId, repo.id, blobs],
+    )) as Array<{ digest: string }>;
+    for (const r of rows) found.add(`blob ${r.digest}`);
+  }
+  if (children.length) {
+    const rows = (await em.query(
+      `SELECT digest FROM repository_manifests WHERE registry_id = $1 AND repository_id = $2 AND digest = ANY($3::text[]) FOR SHARE`,
+      [repo.registryId, repo.id, children],
+    )) as Array<{ digest: string }>;
+    for (const r of rows) found.add(`manifest ${r.digest}`);
+  }
+  const missing = refs.find((r) => !found.has(`${r.kind} ${r.digest}`));
+  if (missing) {
+    throw new RegistryError(
+      'MANIFEST_BLOB_UNKNOWN',
+      missing.kind === 'blob' ? 'manifest references a blob unknown to the repository' : 'index references a manifest unknown to the repository',
+      { digest: missing.digest },
+    );
+  }
+}
+
+async function insertManifest(
+  em: EntityManager,
+  registryId: string,
+  parsed: ParsedManifest,
+  body: Buffer,
+  refs: readonly ContentReference[],
+): Promise<void> {
+  const config = parsed.kind === 'image' ? parsed.config : undefined;
+  // Same digest, same bytes: a manifest already stored (by this or another repository) is kept as is.
+  await em.query(
+    `INSERT INTO manifests (registry_id, digest, media_type, artifact_type, subject_digest, config_digest,
+                            config_media_type, size, content, annotations)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+     ON CONFLICT (registry_id, digest) DO NOTHING`,
+    [
+      registryId,
+      parsed.digest,
+      parsed.mediaType,
+      parsed.artifactType ?? null,
+      parsed.subject?.digest ?? null,
+      config?.digest ?? null,
+      config?.mediaType ?? null,
+      parsed.size,
+      body,
+      parsed.annotations === undefined ? null : JSON.stringify(parsed.annotations),
+    ],
+  );
+  const blobs = refs.filter((r) => r.kind === 'blob').map((r) => r.digest);
+  const children = refs.filter((r) => r.kind === 'manifest').map((r) => r.digest);
+  if (blobs.length) {
+    await em.query(
+      `INSERT INTO manifest_references (registry_id, manifest_digest, blob_digest)
+       SELECT $1, $2, d FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING`,
+      [registryId, parsed.digest, blobs],
+    );
+  }
+  if (children.length) {
+    await em.query(
+      `INSERT INTO manifest_references (registry_id, manifest_digest, child_digest)
+       SELECT $1, $2, d FROM unnest($3::text[]) AS d ON CONFLICT DO NOTHING`,
+      [registryId, parsed.digest, children],
+    );
+  }
+}
+
+/**
+ * Points the tag at the manifest (moving a tag is allowed). A tag with `write_enabled = false` is immutable
+ * (ACR image lock): moving or re-pushing it is DENIED. The conditional upsert makes the check race-free.
+ */
+async function upsertTag(em: EntityManager, repo: RepositoryRecord, tag: string, digest: string): Promise<void> {
+  const rows = (await em.query(
+    `INSERT INTO tags (repository_id, name, registry_id, manifest_digest) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = now()
+       WHERE tags.write_enabled
+     RETURNING name`,
+    [repo.id, tag, repo.registryId, digest],
+  )) as unknown[];
+  if (rows.length === 0) throw denied('the tag is write-locked', { tag });
+}
+
+function chartNameVersion(parsed: ParsedManifest): { name?: string; version?: string } {
+  return chartNameVersionFrom(parsed.annotations);
+}
+
+function chartNameVersionFrom(annotations: Readonly<Record<string, string>> | undefined): { name?: string; version?: string } {
+  const name = annotations?.[HELM_NAME_ANNOTATION];
+  const version = annotations?.[HELM_VERSION_ANNOTATION];
+  return { ...(name === undefined ? {} : { name }), ...(version === undefined ? {} : { version }) };
+}
