@@ -1,28 +1,263 @@
-import { Injectable } from '@nestjs/common';
-import { RegistryError } from '@berth/oci';
-import type { RouteOf, V2Request } from '../routing/v2-request';
+import { Inject, Injectable } from '@nestjs/common';
+import { isRepositoryName, isSupportedAlgorithm, parseContentRange, parseDigest, RegistryError } from '@berth/oci';
+import { BLOB_STORES, isStorageError, type BlobStore, type BlobStores } from '@berth/storage';
+import type { FastifyReply } from 'fastify';
+import type { RegistryRef } from '../registry/registry-ref';
+import { RepositoryRecords } from '../registry/repository-records.service';
+import { queryParam, type RouteOf, type V2Request } from '../routing/v2-request';
+import { mapErrors, toRegistryError } from './blob-errors.util';
+import { BlobLinks } from './blob-links.service';
+import { assertRawBody, contentLength, drainBody, hasBody, requestBody, type LengthGuard } from './request-body.util';
+import { UploadLocks } from './upload-lock.service';
+import { UploadSessions, type UploadSession } from './upload-sessions.service';
 
-/** Placeholder until this part of the data plane is built: answers UNSUPPORTED (405). */
+/**
+ * Blob uploads, distribution-spec v1.1 §"Pushing blobs" (end-4a/4b/4c, end-5, end-6, end-11, end-13, end-14):
+ * POST starts a session (or uploads monolithically with `?digest=`, or mounts with `?mount=`), PATCH appends a
+ * chunk (with `Content-Range`) or a stream (without), GET reports the progress, PUT `?digest=` closes it
+ * (optionally with a last chunk), DELETE cancels it.
+ *
+ * Order of effects ("nothing lost"): bytes go to storage first; storage verifies the digest over ALL bytes;
+ * only then, in ONE transaction, the blob row, its region and the repository link are written and the session
+ * deleted. A failed request changes nothing a client can see. Sessions live in Postgres and their bytes in
+ * storage, so any process (also one started after a restart) continues an upload. The operations on one upload
+ * are serialised by {@link UploadLocks}.
+ */
 @Injectable()
 export class UploadsHandler {
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async start(_ctx: V2Request<RouteOf<'uploads'>>): Promise<void> {
-    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+  constructor(
+    private readonly sessions: UploadSessions,
+    private readonly links: BlobLinks,
+    private readonly locks: UploadLocks,
+    private readonly repositories: RepositoryRecords,
+    @Inject(BLOB_STORES) private readonly stores: BlobStores,
+  ) {}
+
+  /**
+   * `POST /v2/<name>/blobs/uploads/`:
+   * - `?mount=<digest>&from=<repo>`: 201 when the blob is linked to `from` in this registry (a link row, no copy);
+   *   without `from`, any repository of this registry holding it qualifies (see BlobLinks.mount); otherwise the
+   *   spec's fallback, a new session (202).
+   * - `?digest=<digest>` with the whole blob as body: monolithic upload → 201.
+   * - otherwise a new session → 202 with `Location`, `Docker-Upload-UUID`, `Range: 0-0`.
+   * `?digest-algorithm=` (spec main) must name sha256 or sha512 (both are always computed or verified).
+   */
+  async start(ctx: V2Request<RouteOf<'uploads'>>): Promise<void> {
+    const { registry, route, req, reply, query } = ctx;
+    const algorithm = queryParam(query, 'digest-algorithm');
+    if (algorithm !== undefined && !isSupportedAlgorithm(algorithm)) {
+      throw new RegistryError('DIGEST_INVALID', `unsupported digest algorithm ${algorithm.slice(0, 40)}`);
+    }
+    const mount = queryParam(query, 'mount');
+    if (mount !== undefined) {
+      const digest = parseDigest(mount).value;
+      const from = queryParam(query, 'from');
+      if (from !== undefined && !isRepositoryName(from)) {
+        throw new RegistryError('NAME_INVALID', 'invalid repository name', { from: from.slice(0, 300) });
+      }
+      if (await this.links.mount(registry.id, route.name, digest, from)) {
+        drainBody(req);
+        await blobCreated(reply, route.name, digest);
+        return;
+      }
+    }
+
+    const digestParam = queryParam(query, 'digest');
+    if (digestParam !== undefined && mount === undefined) {
+      const digest = parseDigest(digestParam).value;
+      await this.assertWritable(registry, route.name);
+      const store = this.stores.get(registry.location);
+      const body = requestBody(req, contentLength(req));
+      const info = await withBody(body, store.putBlob(registry.id, body, digest));
+      await this.links.recordAndLink(registry.id, route.name, info, registry.location);
+      await blobCreated(reply, route.name, digest);
+      return;
+    }
+
+    drainBody(req);
+    await this.assertWritable(registry, route.name);
+    const store = this.stores.get(registry.location);
+    const { uploadId } = await mapErrors(store.beginUpload(registry.id));
+    const session = await this.sessions.create(registry.id, route.name, registry.location, uploadId);
+    await reply
+      .status(202)
+      .headers(uploadHeaders(session, 0))
+      .header('Content-Length', '0')
+      .send();
   }
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async status(_ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
-    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+
+  /** `GET <upload>` → 204 with `Location`, `Range: 0-<last>` (`0-0` when empty, as distribution) and the UUID. */
+  async status(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
+    const session = await this.session(ctx);
+    const { size } = await mapErrors(this.storeOf(session).uploadStatus(session.registryId, session.storageUploadId));
+    await ctx.reply.status(204).headers(uploadHeaders(session, size)).send();
   }
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async patch(_ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
-    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+
+  /**
+   * `PATCH <upload>`: with `Content-Range: <start>-<end>` the chunk must start at the current size (else 416
+   * RANGE_INVALID with the current `Range`, nothing changed) and `Content-Length` must equal its length (else
+   * SIZE_INVALID, as distribution); without it (streamed upload) the body is appended at the current size.
+   * → 202 with `Location`, `Range: 0-<end>`, `Docker-Upload-UUID`.
+   */
+  async patch(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
+    const { req, reply } = ctx;
+    assertRawBody(req);
+    const session = await this.session(ctx);
+    const range = chunkRange(ctx);
+    const declared = contentLength(req);
+    if (range && declared !== undefined && declared !== range.end - range.start + 1) {
+      throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', {
+        contentLength: declared,
+        contentRange: `${range.start}-${range.end}`,
+      });
+    }
+    const store = this.storeOf(session);
+    const size = await this.locked(session, reply, async () => {
+      const current = await this.currentSize(store, session);
+      if (range && range.start !== current) throw outOfOrder(reply, session, current);
+      const body = requestBody(req, range ? range.end - range.start + 1 : declared);
+      const next = await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
+      await this.sessions.recordOffset(session.id, session.registryId, next);
+      return next;
+    });
+    await reply.status(202).headers(uploadHeaders(session, size)).header('Content-Length', '0').send();
   }
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async complete(_ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
-    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+
+  /**
+   * `PUT <upload>?digest=<digest>`, optionally with a last chunk: storage verifies the digest over every byte of
+   * the upload; then the blob is recorded and linked in one transaction → 201 with `Location` and
+   * `Docker-Content-Digest`. A mismatch is DIGEST_INVALID with nothing linked, and the upload is discarded, as
+   * distribution does (its `PutBlobUploadComplete` cancels the upload when the commit fails).
+   */
+  async complete(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
+    const { registry, route, req, reply, query } = ctx;
+    assertRawBody(req);
+    const session = await this.session(ctx);
+    const digestParam = queryParam(query, 'digest');
+    if (digestParam === undefined) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required');
+    const digest = parseDigest(digestParam).value;
+    const range = chunkRange(ctx);
+    const declared = contentLength(req);
+    const store = this.storeOf(session);
+    await this.locked(session, reply, async () => {
+      if (range || hasBody(req)) {
+        const current = await this.currentSize(store, session);
+        if (range && range.start !== current) throw outOfOrder(reply, session, current);
+        const body = requestBody(req, range ? range.end - range.start + 1 : declared);
+        await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
+      }
+      let info;
+      try {
+        info = await store.commitUpload(session.registryId, session.storageUploadId, digest);
+      } catch (err) {
+        if (isStorageError(err, 'DIGEST_MISMATCH')) {
+          // Best effort: the expiry sweep removes what a failure here leaves behind.
+          await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
+          await this.sessions.delete(session.id, session.registryId).catch(() => undefined);
+        }
+        throw toRegistryError(err);
+      }
+      await this.links.recordAndLink(registry.id, route.name, info, session.region, (em) =>
+        this.sessions.delete(session.id, session.registryId, em),
+      );
+    });
+    await blobCreated(reply, route.name, digest);
   }
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async cancel(_ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
-    throw new RegistryError('UNSUPPORTED', 'not implemented yet');
+
+  /** `DELETE <upload>` → 204: the stored bytes and the session are removed (spec main end-14). */
+  async cancel(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
+    const session = await this.session(ctx);
+    const store = this.storeOf(session);
+    const outcome = await this.locks.withLock(session.id, async () => {
+      await mapErrors(store.abortUpload(session.registryId, session.storageUploadId));
+      await this.sessions.delete(session.id, session.registryId);
+    });
+    if (outcome.busy) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload is in use by another request', { uploadId: session.id }, 400);
+    }
+    await ctx.reply.status(204).send();
+  }
+
+  /** The session the URL names, in this registry and repository, else BLOB_UPLOAD_UNKNOWN. */
+  private async session(ctx: V2Request<RouteOf<'upload'>>): Promise<UploadSession> {
+    const session = await this.sessions.find(ctx.registry.id, ctx.route.name, ctx.route.uploadId);
+    if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+    return session;
+  }
+
+  private storeOf(session: UploadSession): BlobStore {
+    return this.stores.get(session.region);
+  }
+
+  /** The upload's durable size according to storage (the authority; the row's offset is only a hint). */
+  private async currentSize(store: BlobStore, session: UploadSession): Promise<number> {
+    const status = await mapErrors(store.uploadStatus(session.registryId, session.storageUploadId));
+    return status.size;
+  }
+
+  /**
+   * Runs `work` holding the upload's lock. A busy upload (another request is appending or committing) is
+   * answered 416 with the durable `Range`: the client re-reads the state and continues.
+   */
+  private async locked<T>(session: UploadSession, reply: FastifyReply, work: () => Promise<T>): Promise<T> {
+    const outcome = await this.locks.withLock(session.id, work).catch((err: unknown) => {
+      throw toRegistryError(err);
+    });
+    if (!outcome.busy) return outcome.value;
+    const size = await this.currentSize(this.storeOf(session), session);
+    throw outOfOrder(reply, session, size, 'the upload is in use by another request');
+  }
+
+  /** A repository whose writes are disabled (ACR `writeEnabled: false`) refuses pushes with DENIED. */
+  private async assertWritable(registry: RegistryRef, name: string): Promise<void> {
+    const repo = await this.repositories.findOrCreate(registry.id, name);
+    if (!repo.writeEnabled) throw new RegistryError('DENIED', 'the repository is write-protected', { name });
+  }
+}
+
+/** The Content-Range of a chunk, undefined when absent (streamed upload). */
+function chunkRange(ctx: V2Request): { start: number; end: number } | undefined {
+  const h = ctx.req.headers['content-range'];
+  const v = Array.isArray(h) ? h[0] : h;
+  return v === undefined ? undefined : parseContentRange(v);
+}
+
+/** 416 RANGE_INVALID with the upload's current state in `Range` and `Location`; sets the headers on `reply`. */
+function outOfOrder(reply: FastifyReply, session: UploadSession, size: number, message?: string): RegistryError {
+  reply.headers(uploadHeaders(session, size));
+  return new RegistryError('RANGE_INVALID', message ?? 'chunk does not start at the end of the upload', {
+    uploadedBytes: size,
+  });
+}
+
+function uploadLocation(session: UploadSession): string {
+  return `/v2/${session.repositoryName}/blobs/uploads/${session.id}`;
+}
+
+/** distribution-spec: `Range: 0-<last byte>`; distribution sends `0-0` for an empty upload. */
+function uploadHeaders(session: UploadSession, size: number): Record<string, string> {
+  return {
+    Location: uploadLocation(session),
+    Range: `0-${Math.max(0, size - 1)}`,
+    'Docker-Upload-UUID': session.id,
+  };
+}
+
+async function blobCreated(reply: FastifyReply, name: string, digest: string): Promise<void> {
+  await reply
+    .status(201)
+    .header('Location', `/v2/${name}/blobs/${digest}`)
+    .header('Docker-Content-Digest', digest)
+    .header('Content-Length', '0')
+    .send();
+}
+
+/** Awaits a storage operation that consumes `body`; a body that broke its declared length is SIZE_INVALID. */
+async function withBody<T>(body: LengthGuard, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (body.error) throw body.error;
+    throw toRegistryError(err);
   }
 }

@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATA_SOURCE } from '@berth/db';
+import type { DataSource, EntityManager } from 'typeorm';
+import { RepositoryRecords } from '../registry/repository-records.service';
+
+/** A blob as a repository sees it: only blobs linked to the repository exist for it. */
+export interface LinkedBlob {
+  readonly digest: string;
+  readonly size: number;
+  /** The region whose store serves the read: the endpoint region when the blob is there, else the home region. */
+  readonly region: string;
+}
+
+/**
+ * The blob metadata of a registry: `blobs` (one row per stored content), `blob_regions` (which regions' stores
+ * hold it) and `repository_blobs` (which repositories may read it). DESIGN "Storage layout": a repository may
+ * only read blobs linked to it, never by digest alone; a cross-repository mount is a link row, not a copy.
+ * Every query is scoped by registry id.
+ */
+@Injectable()
+export class BlobLinks {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly repositories: RepositoryRecords,
+  ) {}
+
+  /**
+   * The blob `digest` if it is linked to repository `name` of the registry, else undefined (also when the
+   * repository does not exist). `readRegion` is the region the request came through; `homeRegion` the
+   * registry's home, where every push lands.
+   */
+  async findLinked(
+    registryId: string,
+    name: string,
+    digest: string,
+    readRegion: string,
+    homeRegion: string,
+  ): Promise<LinkedBlob | undefined> {
+    const rows = (await this.ds.query(
+      `SELECT b.size::text AS size,
+              EXISTS (SELECT 1 FROM blob_regions br
+                       WHERE br.registry_id = b.registry_id AND br.digest = b.digest AND br.region = $4) AS in_region
+         FROM repositories r
+         JOIN repository_blobs rb ON rb.registry_id = r.registry_id AND rb.repository_id = r.id
+         JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
+        WHERE r.registry_id = $1 AND r.name = $2 AND rb.digest = $3`,
+      [registryId, name, digest, readRegion],
+    )) as Array<{ size: string; in_region: boolean }>;
+    const row = rows[0];
+    if (!row) return undefined;
+    return { digest, size: Number(row.size), region: row.in_region ? readRegion : homeRegion };
+  }
+
+  /**
+   * Records a blob that storage has just verified and stored in `region`, and links it to repository `name`
+   * (created when missing), in ONE transaction; `then` runs inside it (e.g. deleting the upload session).
+   * Idempotent: an existing blob, region or link is kept as it is.
+   */
+  async recordAndLink(
+    registryId: string,
+    name: string,
+    blob: { digest: string; size: number },
+    region: string,
+    then?: (em: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        `INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3) ON CONFLICT (registry_id, digest) DO NOTHING`,
+        [registryId, blob.digest, blob.size],
+      );
+      await em.query(
+        `INSERT INTO blob_regions (registry_id, digest, region) VALUES ($1, $2, $3)
+         ON CONFLICT (registry_id, digest, region) DO NOTHING`,
+        [registryId, blob.digest, region],
+      );
+      const repo = await this.repositories.findOrCreate(registryId, name, em);
+      await this.insertLink(em, registryId, repo.id, blob.digest);
+      if (then) await then(em);
+    });
+  }
+
+  /**
+   * Cross-repository mount: links `digest` to repository `name` when the blob is linked to repository `from`
+   * of the same registry, or, with `from` undefined ("automatic content discovery", distribution-spec), to any
+   * repository of the registry. Resolves true when linked (also when it already was), false when the source
+   * has no such blob; then nothing changes (the repository is not even created).
+   *
+   * TODO(auth): with token auth, the `from`-less mount must also check that the caller may pull some
+   * repository holding the blob; until then any repository of the same registry qualifies.
+   */
+  async mount(registryId: string, name: string, digest: string, from: string | undefined): Promise<boolean> {
+    return this.ds.transaction(async (em) => {
+      const source = (await em.query(
+        from === undefined
+          ? `SELECT 1 FROM repository_blobs rb JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
+              WHERE rb.registry_id = $1 AND rb.digest = $2 LIMIT 1`
+          : `SELECT 1 FROM repositories r
+               JOIN repository_blobs rb ON rb.registry_id = r.registry_id AND rb.repository_id = r.id
+               JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
+              WHERE r.registry_id = $1 AND rb.digest = $2 AND r.name = $3
+              -- the link row must still exist at commit: lock it against a concurrent unlink
+              FOR SHARE OF rb`,
+        from === undefined ? [registryId, digest] : [registryId, digest, from],
+      )) as unknown[];
+      if (source.length === 0) return false;
+      const repo = await this.repositories.findOrCreate(registryId, name, em);
+      await this.insertLink(em, registryId, repo.id, digest);
+      return true;
+    });
+  }
+
+  /** Removes the link of `digest` to repository `name`. Resolves false when there was none. The bytes stay. */
+  async unlink(registryId: string, name: string, digest: string): Promise<boolean> {
+    const rows = (await this.ds.query(
+      `DELETE FROM repository_blobs rb USING repositories r
+        WHERE rb.registry_id = $1 AND r.registry_id = rb.registry_id AND r.id = rb.repository_id
+          AND r.name = $2 AND rb.digest = $3
+        RETURNING 1`,
+      [registryId, name, digest],
+    )) as [unknown[], number];
+    return rows[1] > 0;
+  }
+
+  private async insertLink(em: EntityManager, registryId: string, repositoryId: string, digest: string): Promise<void> {
+    await em.query(
+      `INSERT INTO repository_blobs (repository_id, digest, registry_id) VALUES ($1, $2, $3)
+       ON CONFLICT (repository_id, digest) DO NOTHING`,
+      [repositoryId, digest, registryId],
+    );
+  }
+}

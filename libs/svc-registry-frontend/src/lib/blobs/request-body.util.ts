@@ -1,0 +1,90 @@
+import { RegistryError } from '@berth/oci';
+import type { FastifyRequest } from 'fastify';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
+
+/**
+ * A pass-through that counts bytes and fails the stream when the body is longer than `expected`, or ends
+ * shorter. Storage appends are atomic (a failed body stream leaves the upload unchanged), so a body that
+ * disagrees with its declared length changes nothing. `error` holds the guard's own failure, so that the
+ * caller can tell it from a storage failure.
+ */
+export class LengthGuard extends Transform {
+  bytes = 0;
+  error: RegistryError | undefined;
+
+  constructor(private readonly expected: number | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.expected !== undefined && this.bytes > this.expected) {
+      done(this.fail());
+      return;
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.expected !== undefined && this.bytes !== this.expected) {
+      done(this.fail());
+      return;
+    }
+    done();
+  }
+
+  private fail(): RegistryError {
+    this.error = new RegistryError('SIZE_INVALID', 'body length does not match the declared length', {
+      expected: this.expected,
+    });
+    return this.error;
+  }
+}
+
+/** The request's body as a byte stream, exactly as the client sent it, wrapped in a {@link LengthGuard}. */
+export function requestBody(req: FastifyRequest, expected: number | undefined): LengthGuard {
+  assertRawBody(req);
+  const guard = new LengthGuard(expected);
+  // pipeline: a client abort destroys the guard too, so the storage append rejects and keeps nothing.
+  pipeline(req.raw as Readable, guard, () => undefined);
+  return guard;
+}
+
+/**
+ * Refuses a body the framework already parsed (Content-Type application/json or a form): its exact bytes are
+ * gone, and a blob must be stored byte-exact. Clients send blobs as application/octet-stream.
+ */
+export function assertRawBody(req: FastifyRequest): void {
+  if (req.body !== undefined && req.body !== null) {
+    throw new RegistryError(
+      'UNSUPPORTED',
+      'blob content must be sent as application/octet-stream',
+      { contentType: String(req.headers['content-type'] ?? '').slice(0, 100) },
+      415,
+    );
+  }
+}
+
+/** True when the request carries a body (a non-zero Content-Length, or a chunked transfer). */
+export function hasBody(req: FastifyRequest): boolean {
+  const cl = req.headers['content-length'];
+  if (cl !== undefined) return cl.trim() !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The Content-Length header as a number, undefined when absent; SIZE_INVALID when malformed. */
+export function contentLength(req: FastifyRequest): number | undefined {
+  const cl = req.headers['content-length'];
+  if (cl === undefined) return undefined;
+  const n = Number(cl);
+  if (!/^\s*\d+\s*$/.test(cl) || !Number.isSafeInteger(n)) {
+    throw new RegistryError('SIZE_INVALID', 'invalid Content-Length');
+  }
+  return n;
+}
+
+/** Discards an unread body (after an early answer), so that the connection can be reused. */
+export function drainBody(req: FastifyRequest): void {
+  const raw = req.raw as Readable;
+  if (!raw.readableEnded && !raw.destroyed) raw.resume();
+}

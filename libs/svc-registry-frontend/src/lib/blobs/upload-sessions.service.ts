@@ -1,0 +1,111 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATA_SOURCE } from '@berth/db';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** How long an upload may stay open from its start; then the expiry sweep removes it (distribution: 1 week). */
+export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * One resumable upload (`upload_sessions`). `id` is what clients see (`Docker-Upload-UUID`, the last segment of
+ * the upload URL); `storageUploadId` names the upload in the store of `region` (the registry's home region when
+ * the upload began). The stored byte count is the store's (`uploadStatus`); `offsetBytes` is a hint for listings.
+ */
+export interface UploadSession {
+  readonly id: string;
+  readonly registryId: string;
+  readonly repositoryName: string;
+  readonly region: string;
+  readonly storageUploadId: string;
+  readonly offsetBytes: number;
+  readonly expiresAt: Date;
+}
+
+interface Row {
+  id: string;
+  registry_id: string;
+  repository_name: string;
+  region: string;
+  storage_upload_id: string;
+  offset_bytes: string;
+  expires_at: Date;
+}
+
+const COLUMNS = 'id, registry_id, repository_name, region, storage_upload_id, offset_bytes::text AS offset_bytes, expires_at';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function toSession(r: Row): UploadSession {
+  return {
+    id: r.id,
+    registryId: r.registry_id,
+    repositoryName: r.repository_name,
+    region: r.region,
+    storageUploadId: r.storage_upload_id,
+    offsetBytes: Number(r.offset_bytes),
+    expiresAt: new Date(r.expires_at),
+  };
+}
+
+/**
+ * Upload session rows. Sessions live in Postgres (and their bytes in storage), so any frontend process, including
+ * one started after a restart, continues an upload. Lookups are scoped by registry AND repository: an upload id
+ * of another repository or registry is unknown.
+ */
+@Injectable()
+export class UploadSessions {
+  constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
+
+  async create(registryId: string, repositoryName: string, region: string, storageUploadId: string): Promise<UploadSession> {
+    const rows = (await this.ds.query(
+      `INSERT INTO upload_sessions (registry_id, repository_name, region, storage_upload_id, expires_at)
+       VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond') RETURNING ${COLUMNS}`,
+      [registryId, repositoryName, region, storageUploadId, UPLOAD_TTL_MS],
+    )) as Row[];
+    return toSession(rows[0] as Row);
+  }
+
+  /** The live (unexpired) session `id` of repository `name` in the registry, else undefined. */
+  async find(registryId: string, repositoryName: string, id: string): Promise<UploadSession | undefined> {
+    if (!UUID.test(id)) return undefined;
+    const rows = (await this.ds.query(
+      `SELECT ${COLUMNS} FROM upload_sessions
+        WHERE id = $1 AND registry_id = $2 AND repository_name = $3 AND expires_at > now()`,
+      [id, registryId, repositoryName],
+    )) as Row[];
+    return rows[0] ? toSession(rows[0]) : undefined;
+  }
+
+  async recordOffset(id: string, registryId: string, offset: number): Promise<void> {
+    await this.ds.query(
+      `UPDATE upload_sessions SET offset_bytes = $3, updated_at = now() WHERE id = $1 AND registry_id = $2`,
+      [id, registryId, offset],
+    );
+  }
+
+  async delete(id: string, registryId: string, em: EntityManager = this.ds.manager): Promise<void> {
+    await em.query(`DELETE FROM upload_sessions WHERE id = $1 AND registry_id = $2`, [id, registryId]);
+  }
+
+  /** Sessions whose time is up, oldest first, at most `limit` (for the expiry sweep). */
+  async expired(now: Date, limit: number): Promise<UploadSession[]> {
+    const rows = (await this.ds.query(
+      `SELECT ${COLUMNS} FROM upload_sessions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+      [now, limit],
+    )) as Row[];
+    return rows.map(toSession);
+  }
+
+  /** Of the given storage uploads of `region`, those a live session still owns (as `registryId/uploadId`). */
+  async liveStorageUploads(
+    region: string,
+    refs: ReadonlyArray<{ registryId: string; uploadId: string }>,
+    now: Date,
+  ): Promise<Set<string>> {
+    if (refs.length === 0) return new Set();
+    const rows = (await this.ds.query(
+      `SELECT registry_id::text AS registry_id, storage_upload_id FROM upload_sessions
+        WHERE region = $1 AND expires_at > $3 AND storage_upload_id = ANY($2::text[])`,
+      [region, refs.map((r) => r.uploadId), now],
+    )) as Array<{ registry_id: string; storage_upload_id: string }>;
+    return new Set(rows.map((r) => `${r.registry_id}/${r.storage_upload_id}`));
+  }
+}
