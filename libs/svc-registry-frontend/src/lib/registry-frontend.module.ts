@@ -1,9 +1,10 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { InfraNeed } from '@berth/platform';
 import { BlobsModule } from './blobs/blobs.module';
 import { ManifestsModule } from './manifests/manifests.module';
 import { RegistryContextModule } from './registry/registry-context.module';
+import { RawBodyMiddleware } from './routing/raw-body.middleware';
 import { V2Controller } from './routing/v2.controller';
 import { OciErrorFilter } from './oci-error.filter';
 
@@ -19,4 +20,9 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
   controllers: [V2Controller],
   providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
 })
-export class RegistryFrontendModule {}
+export class RegistryFrontendModule implements NestModule {
+  /** Data-plane bodies reach the handlers unparsed, whatever Content-Type the client declared. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RawBodyMiddleware).forRoutes({ path: 'v2/*path', method: RequestMethod.ALL });
+  }
+}

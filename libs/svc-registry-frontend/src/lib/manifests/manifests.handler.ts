@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MAX_MANIFEST_BYTES, assertManifestSize, mediaTypeOfContentType } from '@berth/oci';
 import { queryParams, type RouteOf, type V2Request } from '../routing/v2-request';
-import { manifestContentType } from './manifest-body.middleware';
+import { clientContentType } from '../routing/raw-body.middleware';
 import { ManifestsService } from './manifests.service';
 import { BodyTooLargeError, readCappedBody } from './read-capped-body.util';
 import { eventRequestInfo } from './request-info.util';
@@ -57,7 +57,7 @@ export class ManifestsHandler {
       repository: route.name,
       reference: route.reference,
       extraTags: queryParams(ctx.query, 'tag'),
-      contentType: declaredManifestType(manifestContentType(req.raw)),
+      contentType: declaredManifestType(clientContentType(req.raw)),
       body,
       request: eventRequestInfo(req),
     });

@@ -1,8 +1,7 @@
-import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { RegistryContextModule } from '../registry/registry-context.module';
 import { CatalogHandler } from './catalog.handler';
 import { ListingsService } from './listings.service';
-import { ManifestBodyMiddleware } from './manifest-body.middleware';
 import { ManifestsHandler } from './manifests.handler';
 import { ManifestsService } from './manifests.service';
 import { ReferrersHandler } from './referrers.handler';
@@ -14,9 +13,4 @@ import { TagsHandler } from './tags.handler';
   providers: [ManifestsService, ListingsService, ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler],
   exports: [ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler],
 })
-export class ManifestsModule implements NestModule {
-  /** Manifest PUT bodies must reach the handler unparsed (see ManifestBodyMiddleware). */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(ManifestBodyMiddleware).forRoutes({ path: 'v2/*path', method: RequestMethod.PUT });
-  }
-}
+export class ManifestsModule {}

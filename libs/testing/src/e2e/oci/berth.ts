@@ -14,7 +14,10 @@ export interface BerthUnderTest {
   /** The operator principal set through BERTH_BOOTSTRAP_CLIENT_ID/SECRET, for registries that challenge. */
   creds: { username: string; password: string };
   processes: ServiceProcess[];
-  /** The last lines each process wrote, for failure messages. */
+  /**
+   * The last lines each process wrote, for failure messages; led by a warning naming any process that has
+   * already ended (a registry that died mid-run explains every "connection refused" after it).
+   */
   logs(maxPerProcess?: number): string;
   stop(): Promise<void>;
 }
@@ -24,49 +27,83 @@ function bootstrapCreds(): { username: string; password: string } {
 }
 
 function logsOf(processes: ServiceProcess[], max = 3000): string {
-  return processes.map((p) => `--- ${p.name} output ---\n${p.output().slice(-max)}`).join('\n');
+  const ended = processes
+    .filter((p) => p.child.exitCode !== null || p.child.signalCode !== null)
+    .map(
+      (p) =>
+        `${p.name} (pid ${p.child.pid}) ENDED: exit code ${p.child.exitCode ?? '-'}, signal ${p.child.signalCode ?? '-'}`,
+    );
+  const logs = processes.map((p) => `--- ${p.name} output ---\n${p.output().slice(-max)}`);
+  return [...ended, ...logs].join('\n');
 }
 
-/** Waits until GET /v2/ answers as a registry does (200, or 401 with a challenge). */
-async function waitForV2(p: ServiceProcess, processes: ServiceProcess[], timeoutMs: number): Promise<void> {
-  await pollUntil(`${p.name} GET /v2/`, () => http(`${p.url}/v2/`), (r) => r.status === 200 || r.status === 401, { timeoutMs }).catch(
-    (e: Error) => {
-      throw new Error(`${e.message}\n${logsOf(processes)}`);
-    },
-  );
+/**
+ * Starts `app` on a free port and waits until `path` answers with an accepted status. Fails as soon as the
+ * process ends instead of polling on. freePort() leaves a window before the app binds, and other processes
+ * (an embedded Postgres, other test files) pick ports meanwhile: a start that ends with EADDRINUSE is retried
+ * on a new port, at most three times.
+ */
+async function startReady(
+  app: string,
+  env: Record<string, string>,
+  probe: { path: string; ok: (status: number) => boolean; timeoutMs: number },
+  others: ServiceProcess[] = [],
+): Promise<ServiceProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const p = startApp(app, env, await freePort());
+    let ended: number | string | undefined;
+    void p.exited.then((code) => (ended = code));
+    try {
+      await pollUntil(
+        `${app} GET ${probe.path}`,
+        async () => {
+          if (ended !== undefined) return { ended };
+          return { status: (await http(`${p.url}${probe.path}`)).status };
+        },
+        (r) => 'ended' in r || probe.ok(r.status),
+        { timeoutMs: probe.timeoutMs },
+      );
+    } catch (e) {
+      await stopProcess(p).catch(() => undefined);
+      throw new Error(`${(e as Error).message}\n${logsOf([...others, p])}`);
+    }
+    if (ended === undefined) return p;
+    if (attempt < 3 && p.output().includes('EADDRINUSE')) continue;
+    throw new Error(`${app} ended during start-up (exit ${ended})\n${logsOf([...others, p])}`);
+  }
 }
+
+const registryAnswers = (status: number): boolean => status === 200 || status === 401;
 
 /**
  * The embedded default, as `npm start` runs it (see apps/berth/src/embedded-start.integration-spec.ts): one
  * process, embedded Postgres, filesystem blobs in a temp BERTH_DATA_DIR (mode 0711, so the embedded Postgres
- * running as `postgres` can traverse it when the tests run as root).
+ * running as `postgres` can traverse it when the tests run as root). Ready when GET /v2/ answers as a
+ * registry does (200, or 401 with a challenge).
  */
 export async function startEmbeddedBerth(): Promise<BerthUnderTest> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-oci-embedded-'));
   await chmod(dataDir, 0o711);
   const creds = bootstrapCreds();
-  const proc = startApp(
-    'berth',
-    {
-      BERTH_DATA_DIR: dataDir,
-      // Empty: the shared stack's URL is in this process's environment; the embedded default starts its own Postgres.
-      BERTH_DATABASE_URL: '',
-      BERTH_BOOTSTRAP_CLIENT_ID: creds.username,
-      BERTH_BOOTSTRAP_CLIENT_SECRET: creds.password,
-    },
-    await freePort(),
-  );
+  const env = {
+    BERTH_DATA_DIR: dataDir,
+    // Empty: the shared stack's URL is in this process's environment; the embedded default starts its own Postgres.
+    BERTH_DATABASE_URL: '',
+    BERTH_BOOTSTRAP_CLIENT_ID: creds.username,
+    BERTH_BOOTSTRAP_CLIENT_SECRET: creds.password,
+  };
+  let proc: ServiceProcess;
+  try {
+    proc = await startReady('berth', env, { path: '/v2/', ok: registryAnswers, timeoutMs: 90000 });
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   const processes = [proc];
   const stop = async (): Promise<void> => {
     await stopProcess(proc).catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
-  try {
-    await waitForV2(proc, processes, 90000);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
   return { host: `127.0.0.1:${new URL(proc.url).port}`, creds, processes, logs: (m) => logsOf(processes, m), stop };
 }
 
@@ -101,18 +138,26 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     await Promise.allSettled(processes.map((p) => stopProcess(p)));
     await db.drop().catch(() => undefined);
   };
+  // All six at once (each waits for its own readiness); a failure stops the ones that did start.
+  const started = await Promise.allSettled(
+    DISTRIBUTED_SERVICES.map((name) =>
+      name === 'registry-frontend'
+        ? startReady(name, env, { path: '/v2/', ok: registryAnswers, timeoutMs: 90000 })
+        : startReady(name, env, { path: '/healthz', ok: (status) => status === 200, timeoutMs: 90000 }),
+    ),
+  );
+  for (const r of started) if (r.status === 'fulfilled') processes.push(r.value);
+  const failures = started.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
   try {
-    for (const name of DISTRIBUTED_SERVICES) processes.push(startApp(name, env, await freePort()));
-    for (const p of processes) {
-      await pollUntil(`${p.name} /healthz`, () => http(`${p.url}/healthz`), (r) => r.status === 200, { timeoutMs: 90000 }).catch(
-        (e: Error) => {
-          throw new Error(`${e.message}\n${logsOf(processes)}`);
-        },
-      );
-    }
+    if (failures.length) throw new Error(`the distributed services did not start:\n${failures.join('\n')}`);
     const frontend = processes[0] as ServiceProcess;
-    await waitForV2(frontend, processes, 60000);
-    return { host: `127.0.0.1:${new URL(frontend.url).port}`, creds, processes, logs: (m) => logsOf(processes, m), stop };
+    return {
+      host: `127.0.0.1:${new URL(frontend.url).port}`,
+      creds,
+      processes,
+      logs: (m) => logsOf(processes, m),
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;

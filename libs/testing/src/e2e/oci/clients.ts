@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { sha256, tarOf, writeOciLayout } from './oci-layout';
 import { mustRun, run, type OciTool, type RunOptions, type RunResult } from './tools';
 
@@ -47,7 +46,9 @@ export async function clientContext(
   const dockerDir = path.join(home, '.docker');
   await mkdir(dockerDir, { recursive: true });
   const authFile = path.join(dockerDir, 'config.json');
-  const auths = creds ? { [host]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } } : {};
+  const auths = creds
+    ? { [host]: { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') } }
+    : {};
   await writeFile(authFile, JSON.stringify({ auths }), { mode: 0o600 });
   const env: Record<string, string> = {
     HOME: home,
@@ -102,29 +103,60 @@ export async function skopeoRoundTrip(c: ClientContext): Promise<{ digest: strin
   const img = await writeOciLayout(src, 'v1', { 'etc/berth-e2e.txt': `skopeo ${c.ns}\n` });
   const ref = `docker://${c.host}/${repo}:v1`;
   const g = ['--insecure-policy'];
-  await c.exec('skopeo', [...g, 'copy', '--dest-tls-verify=false', '--preserve-digests', '--retry-times=0', `oci:${src}:v1`, ref]);
+  await c.exec('skopeo', [
+    ...g,
+    'copy',
+    '--dest-tls-verify=false',
+    '--preserve-digests',
+    '--retry-times=0',
+    `oci:${src}:v1`,
+    ref,
+  ]);
 
   const raw = await c.exec('skopeo', [...g, 'inspect', '--tls-verify=false', '--raw', ref]);
-  assert.equal(sha256(raw.stdout), img.manifestDigest, 'skopeo inspect --raw returned other manifest bytes than were pushed');
-  const tags = json<{ Tags: string[] }>((await c.exec('skopeo', [...g, 'list-tags', '--tls-verify=false', `docker://${c.host}/${repo}`])).stdout, 'list-tags');
+  assert.equal(
+    sha256(raw.stdout),
+    img.manifestDigest,
+    'skopeo inspect --raw returned other manifest bytes than were pushed',
+  );
+  const tags = json<{ Tags: string[] }>(
+    (await c.exec('skopeo', [...g, 'list-tags', '--tls-verify=false', `docker://${c.host}/${repo}`])).stdout,
+    'list-tags',
+  );
   assert.deepEqual(tags.Tags, ['v1'], 'skopeo list-tags');
 
   const dst = path.join(c.work, 'skopeo-dst');
-  await c.exec('skopeo', [...g, 'copy', '--src-tls-verify=false', '--preserve-digests', '--retry-times=0', ref, `oci:${dst}:v1`]);
+  await c.exec('skopeo', [
+    ...g,
+    'copy',
+    '--src-tls-verify=false',
+    '--preserve-digests',
+    '--retry-times=0',
+    ref,
+    `oci:${dst}:v1`,
+  ]);
   const index = json<{ manifests: { digest: string; annotations?: Record<string, string> }[] }>(
     await readFile(path.join(dst, 'index.json'), 'utf8'),
     'pulled index.json',
   );
-  assert.equal(index.manifests[0]?.digest, img.manifestDigest, 'the pulled layout holds another manifest digest than the pushed one');
+  assert.equal(
+    index.manifests[0]?.digest,
+    img.manifestDigest,
+    'the pulled layout holds another manifest digest than the pushed one',
+  );
   const layer = await readFile(path.join(dst, 'blobs', 'sha256', img.layerDigest.slice('sha256:'.length)));
   assert.equal(sha256(layer), img.layerDigest, 'pulled layer bytes differ');
 
   await c.exec('skopeo', [...g, 'delete', '--tls-verify=false', `docker://${c.host}/${repo}@${img.manifestDigest}`]);
-  const gone = await run(c.tools.skopeo, [...g, 'inspect', '--tls-verify=false', '--raw', `docker://${c.host}/${repo}@${img.manifestDigest}`], {
-    cwd: c.work,
-    env: c.env,
-    timeoutMs: STEP_MS,
-  });
+  const gone = await run(
+    c.tools.skopeo,
+    [...g, 'inspect', '--tls-verify=false', '--raw', `docker://${c.host}/${repo}@${img.manifestDigest}`],
+    {
+      cwd: c.work,
+      env: c.env,
+      timeoutMs: STEP_MS,
+    },
+  );
   assert.notEqual(gone.code, 0, `the manifest is still served after skopeo delete:\n${gone.stdout.slice(0, 300)}`);
   return { digest: img.manifestDigest };
 }
@@ -154,7 +186,11 @@ export async function craneRoundTrip(c: ClientContext): Promise<{ digest: string
   assert.equal(fsTar.stdout, content, 'file contents read back through crane export');
 
   await c.exec('crane', ['pull', `${repo}:v1`, 'pulled.tar']);
-  assert.equal((await c.exec('crane', ['digest', '--tarball', 'pulled.tar'])).stdout.trim(), local, 'digest of the pulled tarball');
+  assert.equal(
+    (await c.exec('crane', ['digest', '--tarball', 'pulled.tar'])).stdout.trim(),
+    local,
+    'digest of the pulled tarball',
+  );
 
   await c.exec('crane', ['tag', `${repo}:v1`, 'v2']);
   const tags = (await c.exec('crane', ['ls', repo])).stdout.split('\n').filter(Boolean).sort();
@@ -163,7 +199,11 @@ export async function craneRoundTrip(c: ClientContext): Promise<{ digest: string
   await c.exec('crane', ['copy', `${repo}:v1`, `${copyRepo}:v1`]);
   assert.equal((await c.exec('crane', ['digest', `${copyRepo}:v1`])).stdout.trim(), local, 'digest after crane copy');
   await c.exec('crane', ['delete', `${copyRepo}@${local}`]);
-  const gone = await run(c.tools.crane, ['manifest', `${copyRepo}@${local}`], { cwd: c.work, env: c.env, timeoutMs: STEP_MS });
+  const gone = await run(c.tools.crane, ['manifest', `${copyRepo}@${local}`], {
+    cwd: c.work,
+    env: c.env,
+    timeoutMs: STEP_MS,
+  });
   assert.notEqual(gone.code, 0, 'the copied manifest is still served after crane delete');
   assert.match(gone.stderr, /MANIFEST_UNKNOWN|NOT_FOUND|404/, `crane manifest after delete:\n${gone.stderr}`);
   // The original repository is untouched by the delete in the other one.
@@ -188,7 +228,10 @@ export async function craneMultiArch(c: ClientContext): Promise<{ digest: string
   }
   assert.notEqual(digests['amd64'], digests['arm64']);
   await c.exec('crane', ['index', 'append', '-m', `${repo}:amd64`, '-m', `${repo}:arm64`, '-t', `${repo}:multi`]);
-  const index = json<IndexJson>((await c.exec('crane', ['manifest', `${repo}:multi`])).stdout, 'crane manifest of the index');
+  const index = json<IndexJson>(
+    (await c.exec('crane', ['manifest', `${repo}:multi`])).stdout,
+    'crane manifest of the index',
+  );
   assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
   assert.deepEqual(
     index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}=${m.digest}`).sort(),
@@ -227,12 +270,32 @@ export async function orasArtifacts(c: ClientContext): Promise<{ digest: string;
   const o = (args: string[]): Promise<RunResult> => c.exec('oras', [...args, '--plain-http'], { cwd: dir });
 
   const pushed = json<OrasDescriptor>(
-    (await o(['push', ref, '--artifact-type', 'application/vnd.berth.e2e.artifact.v1', 'artifact.bin:application/octet-stream', '--format', 'json'])).stdout,
+    (
+      await o([
+        'push',
+        ref,
+        '--artifact-type',
+        'application/vnd.berth.e2e.artifact.v1',
+        'artifact.bin:application/octet-stream',
+        '--format',
+        'json',
+      ])
+    ).stdout,
     'oras push',
   );
   assert.equal(pushed.artifactType, 'application/vnd.berth.e2e.artifact.v1');
   const attached = json<OrasDescriptor>(
-    (await o(['attach', ref, '--artifact-type', 'application/vnd.berth.e2e.signature.v1', 'sig.txt:text/plain', '--format', 'json'])).stdout,
+    (
+      await o([
+        'attach',
+        ref,
+        '--artifact-type',
+        'application/vnd.berth.e2e.signature.v1',
+        'sig.txt:text/plain',
+        '--format',
+        'json',
+      ])
+    ).stdout,
     'oras attach',
   );
 
@@ -250,9 +313,15 @@ export async function orasArtifacts(c: ClientContext): Promise<{ digest: string;
   assert.deepEqual(filtered.referrers ?? [], [], 'oras discover --artifact-type filters out other types');
 
   await o(['pull', ref, '-o', 'pulled']);
-  assert.ok(Buffer.compare(await readFile(path.join(dir, 'pulled', 'artifact.bin')), artifact) === 0, 'pulled artifact bytes differ');
+  assert.ok(
+    Buffer.compare(await readFile(path.join(dir, 'pulled', 'artifact.bin')), artifact) === 0,
+    'pulled artifact bytes differ',
+  );
   await o(['pull', `${c.host}/${c.ns}/oras@${attached.digest}`, '-o', 'pulled-sig']);
-  assert.ok(Buffer.compare(await readFile(path.join(dir, 'pulled-sig', 'sig.txt')), signature) === 0, 'pulled referrer bytes differ');
+  assert.ok(
+    Buffer.compare(await readFile(path.join(dir, 'pulled-sig', 'sig.txt')), signature) === 0,
+    'pulled referrer bytes differ',
+  );
 
   const manifest = json<{ subject?: { digest: string } }>(
     (await o(['manifest', 'fetch', `${c.host}/${c.ns}/oras@${attached.digest}`])).stdout,
@@ -288,11 +357,26 @@ export async function helmChart(c: ClientContext): Promise<{ digest: string }> {
   const digest = /Digest:\s*(sha256:[0-9a-f]{64})/.exec(pushed.stdout + pushed.stderr)?.[1];
   assert.ok(digest, `helm push printed no digest:\n${pushed.stdout}\n${pushed.stderr}`);
 
-  await h(['pull', `oci://${c.host}/${c.ns}/charts/berth-e2e`, '--version', '0.1.0', '--plain-http', '-d', path.join(dir, 'pulled')]);
+  await h([
+    'pull',
+    `oci://${c.host}/${c.ns}/charts/berth-e2e`,
+    '--version',
+    '0.1.0',
+    '--plain-http',
+    '-d',
+    path.join(dir, 'pulled'),
+  ]);
   const pulled = await readFile(path.join(dir, 'pulled', 'berth-e2e-0.1.0.tgz'));
   assert.ok(Buffer.compare(pulled, packaged) === 0, 'the pulled chart archive differs from the packaged one');
 
-  const shown = await h(['show', 'chart', `oci://${c.host}/${c.ns}/charts/berth-e2e`, '--version', '0.1.0', '--plain-http']);
+  const shown = await h([
+    'show',
+    'chart',
+    `oci://${c.host}/${c.ns}/charts/berth-e2e`,
+    '--version',
+    '0.1.0',
+    '--plain-http',
+  ]);
   assert.match(shown.stdout, /name: berth-e2e/);
   return { digest };
 }
@@ -305,7 +389,9 @@ export async function helmChart(c: ClientContext): Promise<{ digest: string }> {
  */
 export async function regctlRoundTrip(c: ClientContext): Promise<{ digest: string }> {
   const r = (args: string[], input?: string): Promise<RunResult> =>
-    input === undefined ? c.exec('regctl', [...args, '--host', `reg=${c.host},tls=disabled`]) : regctlWithFile(c, args, input);
+    input === undefined
+      ? c.exec('regctl', [...args, '--host', `reg=${c.host},tls=disabled`])
+      : regctlWithFile(c, args, input);
   const repo = `${c.host}/${c.ns}/regctl`;
   const payload = `regctl ${c.ns}\n`;
   await r(['artifact', 'put', '--artifact-type', 'application/vnd.berth.e2e.regctl.v1', `${repo}:v1`], payload);
@@ -313,9 +399,12 @@ export async function regctlRoundTrip(c: ClientContext): Promise<{ digest: strin
   assert.match(digest, /^sha256:[0-9a-f]{64}$/);
   assert.equal((await r(['artifact', 'get', `${repo}:v1`])).stdout, payload, 'regctl artifact get');
 
-  await r(['artifact', 'put', '--artifact-type', 'application/vnd.berth.e2e.regctl.sbom.v1', '--subject', `${repo}:v1`], 'sbom\n');
+  await r(
+    ['artifact', 'put', '--artifact-type', 'application/vnd.berth.e2e.regctl.sbom.v1', '--subject', `${repo}:v1`],
+    'sbom\n',
+  );
   const listed = json<{ manifests?: { artifactType?: string }[] }>(
-    (await r(['artifact', 'list', `${repo}:v1`, '--format', '{{jsonPretty .Manifest}}'])).stdout,
+    (await r(['artifact', 'list', `${repo}:v1`, '--format', 'body'])).stdout,
     'regctl artifact list',
   );
   assert.deepEqual(
@@ -325,7 +414,11 @@ export async function regctlRoundTrip(c: ClientContext): Promise<{ digest: strin
   );
 
   await r(['image', 'copy', `${repo}:v1`, `${repo}-copy:v1`]);
-  assert.equal((await r(['image', 'digest', `${repo}-copy:v1`])).stdout.trim(), digest, 'digest after regctl image copy');
+  assert.equal(
+    (await r(['image', 'digest', `${repo}-copy:v1`])).stdout.trim(),
+    digest,
+    'digest after regctl image copy',
+  );
   await r(['tag', 'delete', `${repo}-copy:v1`]);
   const tags = (await r(['tag', 'ls', `${repo}-copy`]).catch((e: Error) => ({ stdout: '', stderr: e.message }))).stdout;
   assert.ok(!tags.split('\n').includes('v1'), `tag v1 still listed after regctl tag delete: ${tags}`);
@@ -337,14 +430,4 @@ async function regctlWithFile(c: ClientContext, args: string[], input: string): 
   const file = path.join(c.work, `regctl-${randomBytes(4).toString('hex')}`);
   await writeFile(file, input);
   return c.exec('regctl', [...args, '--file', file, '--host', `reg=${c.host},tls=disabled`]);
-}
-
-/** For debugging a failure: the files a context wrote (one level deep). */
-export async function listWork(c: ClientContext): Promise<string[]> {
-  return readdir(c.work);
-}
-
-/** A gzip of a tiny tar (for tools that want a compressed layer). */
-export function gzipTar(files: Record<string, string>): Buffer {
-  return gzipSync(tarOf(files));
 }

@@ -265,6 +265,10 @@ export interface ConformanceOptions {
 export async function runConformance(opts: ConformanceOptions): Promise<ConformanceRun> {
   const work = await mkdtemp(path.join(tmpdir(), 'berth-oci-conformance-'));
   const resultsDir = opts.resultsDir ?? path.join(work, 'results');
+  // Never read a previous run's files after a setup error (which writes nothing).
+  await Promise.all(
+    ['junit.xml', 'results.yaml', 'report.html'].map((f) => rm(path.join(resultsDir, f), { force: true })),
+  );
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCI_'))) as Record<
     string,
     string
@@ -280,11 +284,14 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     ...(opts.username && opts.password ? { OCI_USERNAME: opts.username, OCI_PASSWORD: opts.password } : {}),
     ...opts.env,
   };
-  // `run` merges onto process.env; pass the filtered set through a wrapper that clears it first.
-  const res = await run('env', ['-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), opts.binary], {
+  const res = await run(opts.binary, [], {
     cwd: work,
+    env,
+    replaceEnv: true,
     timeoutMs: opts.timeoutMs ?? 10 * 60 * 1000,
   });
+  // The working directory only holds the results when the caller named no results dir of its own.
+  if (opts.resultsDir) await rm(work, { recursive: true, force: true });
   const failRun = (why: string): Error =>
     new Error(
       `the conformance suite did not produce results (${why}; exit ${res.code}); against ${opts.registry}\n` +
@@ -296,11 +303,28 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     junit = await readFile(path.join(resultsDir, 'junit.xml'), 'utf8');
     yaml = await readFile(path.join(resultsDir, 'results.yaml'), 'utf8');
   } catch (e) {
+    if (!opts.resultsDir) await rm(work, { recursive: true, force: true });
     throw failRun(e instanceof Error ? e.message : String(e));
   }
   const suite = parseJunit(junit);
   if (suite.cases.length === 0 || suite.tests === 0) throw failRun('junit.xml lists no test');
   const tests = testsOf(suite);
+  // An engine error on an inner node of the test tree (e.g. "failed to generate blob") is counted in the
+  // suite's totals but is no junit leaf; surface it as a test of its own so it cannot go unseen.
+  const leafErrors = tests.filter((t) => t.status === 'error').length;
+  if (suite.errors > leafErrors) {
+    const inner = res.stdout
+      .split('\n')
+      .filter((l) => / Error$/.test(l))
+      .map((l) => l.trim());
+    tests.push({
+      name: '(suite engine errors outside junit.xml)',
+      workflow: 'Other',
+      status: 'error',
+      message: `${suite.errors - leafErrors} error(s) on inner nodes: ${inner.join('; ')}`,
+      output: '',
+    });
+  }
   const { apis, data } = parseResultsYaml(yaml);
   return {
     registry: opts.registry,
@@ -335,27 +359,55 @@ export function notPassed(tests: ConformanceTest[]): ConformanceTest[] {
   return tests.filter((t) => t.status !== 'pass' && t.status !== 'disabled');
 }
 
-function firstLines(s: string, max = 300): string {
+function oneLine(s: string, max = 300): string {
   const one = s.replace(/\s*\n\s*/g, ' | ').trim();
   return one.length > max ? `${one.slice(0, max)}…` : one;
 }
 
 /**
- * A readable account of what did not pass in one workflow: one line per test (status, path, the suite's
- * message), then the API features it tracks, so a reader sees what is missing without opening the files.
+ * A readable account of what did not pass in one workflow, so a reader sees what is missing without opening
+ * the files: the counts, then the failing tests grouped by (status, step, message) with digests and random
+ * tags masked, most frequent first, each with a count and one full test name; then the API features of
+ * results.yaml.
  */
-export function describeFailures(run: ConformanceRun, workflow: Workflow | 'Other', maxLines = 150): string {
+export function describeFailures(run: ConformanceRun, workflow: Workflow | 'Other', maxGroups = 60): string {
   const bad = notPassed(run.byWorkflow[workflow]);
   const c = counts(run.byWorkflow[workflow]);
+  const groups = new Map<string, { n: number; example: string }>();
+  for (const t of bad) {
+    const step = t.name.split('/').slice(-2).join('/');
+    const msg = oneLine(t.message || '(no message)')
+      .replace(/sha(256|512):[0-9a-f]{64,128}/g, 'sha$1:<digest>')
+      .replace(/\b[0-9a-f]{64,128}\b/g, '<hex>')
+      .replace(/\d+ bytes not shown/g, 'N bytes not shown');
+    const key = `${t.status.toUpperCase()} …/${step}: ${msg}`;
+    const g = groups.get(key);
+    if (g) g.n++;
+    else groups.set(key, { n: 1, example: t.name });
+  }
+  const sorted = [...groups.entries()].sort((a, b) => b[1].n - a[1].n);
   const lines = [
     `${workflow} against ${run.registry}: ${c.pass} passed, ${c.fail} failed, ${c.error} errors, ${c.skip} skipped ` +
       `(${c.disabled} disabled by the configuration); suite exit ${run.exitCode}; results in ${run.resultsDir}`,
   ];
-  for (const t of bad.slice(0, maxLines)) lines.push(`  ${t.status.toUpperCase()} ${t.name}: ${firstLines(t.message || '(no message)')}`);
-  if (bad.length > maxLines) lines.push(`  … and ${bad.length - maxLines} more (see junit.xml)`);
-  const apiLine = Object.entries(run.apis)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(', ');
-  lines.push(`API features: ${apiLine}`);
+  for (const [key, g] of sorted.slice(0, maxGroups)) lines.push(`  ${g.n}× ${key}   [e.g. ${g.example}]`);
+  if (sorted.length > maxGroups)
+    lines.push(`  … and ${sorted.length - maxGroups} more kinds of failure (see junit.xml)`);
+  lines.push(
+    `API features (results.yaml): ${Object.entries(run.apis)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   return lines.join('\n');
+}
+
+/** One line per run for the test log: `Pull 328/328, Push 175/175 (2 disabled), ...` (passed/counted). */
+export function summary(run: ConformanceRun): string {
+  const parts = [...WORKFLOWS, 'Other' as const].flatMap((w) => {
+    const c = counts(run.byWorkflow[w]);
+    const counted = run.byWorkflow[w].length - c.disabled;
+    if (w === 'Other' && run.byWorkflow[w].length === 0) return [];
+    return [`${w} ${c.pass}/${counted}${c.disabled ? ` (${c.disabled} disabled)` : ''}`];
+  });
+  return `OCI conformance against ${run.registry}: ${parts.join(', ')}; suite exit ${run.exitCode}`;
 }

@@ -28,8 +28,10 @@ export interface RunResult {
 
 export interface RunOptions {
   cwd?: string;
-  /** Added on top of this process's environment. */
+  /** Added on top of this process's environment (or the whole environment with `replaceEnv`). */
   env?: Record<string, string>;
+  /** Start from an empty environment instead of this process's. */
+  replaceEnv?: boolean;
   /** The child is killed (SIGKILL) after this long and the result says so. Default 60 s. */
   timeoutMs?: number;
 }
@@ -40,7 +42,7 @@ export function run(file: string, args: string[], opts: RunOptions = {}): Promis
   return new Promise((resolve) => {
     const child = spawn(file, args, {
       cwd: opts.cwd ?? REPO_ROOT,
-      env: { ...process.env, ...opts.env },
+      env: opts.replaceEnv ? { ...opts.env } : { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -80,7 +82,9 @@ export async function mustRun(file: string, args: string[], opts: RunOptions = {
 /** The bin directory install.sh installs into (it honours BERTH_TOOLS_DIR and BERTH_STACK_CACHE). */
 export function toolsBinDir(): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('bash', [INSTALL_SCRIPT, 'path'], { timeout: 10000 }, (e, stdout) => (e ? reject(e) : resolve(stdout.trim()))),
+    execFile('bash', [INSTALL_SCRIPT, 'path'], { timeout: 10000 }, (e, stdout) =>
+      e ? reject(e) : resolve(stdout.trim()),
+    ),
   );
 }
 
