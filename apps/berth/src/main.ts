@@ -1,3 +1,4 @@
+import './instrument';
 import { ALL_INFRA_NEEDS, main, prepareEmbedded, serviceRoot } from '@berth/platform';
 import { MetadataServiceModule } from '@berth/svc-metadata-service';
 import { RegistryFrontendModule } from '@berth/svc-registry-frontend';

@@ -1,3 +1,4 @@
+import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { ReplicationWorkerModule, REPLICATION_WORKER_NEEDS } from '@berth/svc-replication-worker';
 

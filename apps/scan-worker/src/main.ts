@@ -1,3 +1,4 @@
+import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { ScanWorkerModule, SCAN_WORKER_NEEDS } from '@berth/svc-scan-worker';
 

@@ -1,3 +1,4 @@
+import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { WebhookDispatcherModule, WEBHOOK_DISPATCHER_NEEDS } from '@berth/svc-webhook-dispatcher';
 

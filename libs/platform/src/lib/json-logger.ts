@@ -1,4 +1,5 @@
 import { type LoggerService } from '@nestjs/common';
+import { traceLogFields } from '@berth/telemetry';
 import pino, { type Logger, type LevelWithSilent } from 'pino';
 
 /**
@@ -28,7 +29,7 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
 ];
 
-/** One JSON line per event on stdout, with the service name on every line. */
+/** One JSON line per event on stdout, with the service name on every line (and the trace's ids inside a trace). */
 export function createLogger(service: string, level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -37,6 +38,7 @@ export function createLogger(service: string, level: LevelWithSilent, destinatio
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      mixin: traceLogFields,
     },
     destination,
   );

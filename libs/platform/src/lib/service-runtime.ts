@@ -3,10 +3,12 @@ import { type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, loadConfig, type BerthConfig, type RunMode } from '@berth/config';
+import { flushTelemetry } from '@berth/telemetry';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger, JsonNestLogger } from './json-logger';
+import { installHttpTelemetry } from './metrics/http-telemetry';
 import { resolveTls } from './tls-material';
 
 /** What an app (a thin main.ts) tells the runtime about itself. */
@@ -61,6 +63,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
       ? new FastifyAdapter({ ...options, https: { key: tls.key, cert: tls.cert } })
       : new FastifyAdapter(options);
     const fastify = adapter.getInstance();
+    installHttpTelemetry(adapter, def.name, tls ? 'https' : 'http');
     // Blob and manifest bodies stream to their handlers untouched (hashed and stored as they arrive).
     fastify.addContentTypeParser('*', (_req, _payload, done) => done(null));
     fastify.addHook('onSend', async (req, reply) => {
@@ -91,6 +94,7 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
           await fastify.close();
           await app.close();
         } finally {
+          await flushTelemetry();
           await cleanup();
           logger.info('stopped');
         }
