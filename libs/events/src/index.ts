@@ -29,3 +29,30 @@ export { InProcessEventBus } from './lib/adapters/in-process/in-process-event-bu
 export type { InProcessEventBusOptions } from './lib/adapters/in-process/in-process-event-bus.adapter';
 export { assertEventsModuleOptions, createEventBus, EventsModule } from './lib/events.module';
 export type { EventsModuleOptions } from './lib/events.module';
+export { OutboxRelay } from './lib/outbox/outbox-relay';
+export type { OutboxRelayStatus, OutboxRoundResult, OutboxTopicBackoff } from './lib/outbox/outbox-relay';
+export { OUTBOX_RELAY_DEFAULTS, resolveOutboxRelayOptions } from './lib/outbox/outbox-relay.options';
+export type { OutboxRelayOptions, ResolvedOutboxRelayOptions } from './lib/outbox/outbox-relay.options';
+export { OUTBOX_RELAY_OPTIONS, OutboxRelayModule, OutboxRelayService } from './lib/outbox/outbox-relay.module';
+export type { OutboxRelayModuleAsyncOptions, OutboxRelayModuleOptions } from './lib/outbox/outbox-relay.module';
+export type { OutboxLag } from './lib/outbox/outbox-store';
+export { notifyOutbox, writeOutboxEvent } from './lib/outbox/outbox-writer';
+export type { OutboxEventInput, OutboxWriteResult } from './lib/outbox/outbox-writer';
+export { OUTBOX_CHANNEL, OUTBOX_LEADER_LOCK_KEY, OUTBOX_MAX_EVENT_BYTES } from './lib/outbox/outbox.constants';
+export { consume, IdempotentConsumer } from './lib/consumer/idempotent-consumer';
+export type {
+  IdempotencyMode,
+  IdempotentConsumerOptions,
+  IdempotentConsumerStats,
+  IdempotentEventContext,
+  IdempotentEventHandler,
+} from './lib/consumer/idempotent-consumer';
+export { buildDeadLetterMessage, DeadLetterHeaders } from './lib/consumer/dead-letter';
+export { PoisonEventError } from './lib/consumer/poison-event.error';
+export { collectProcessedEvents } from './lib/consumer/processed-events';
+export type { CollectProcessedEventsOptions } from './lib/consumer/processed-events';
+export { ensureEventTopics, RegistryTopics } from './lib/consumer/registry-topics';
+export type { EnsureEventTopicsOptions } from './lib/consumer/registry-topics';
+export { isTransientInfrastructureError } from './lib/consumer/transient-error.util';
+export { jitteredBackoffMs } from './lib/consumer/jittered-backoff.util';
+export type { RetryBackoff } from './lib/consumer/jittered-backoff.util';
