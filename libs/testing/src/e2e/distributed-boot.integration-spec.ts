@@ -1,4 +1,6 @@
 import { freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '../index';
+import { KafkaEventBus, RegistryTopics, decodeEventEnvelope, type ReceivedMessage } from '@berth/events';
+import { createHash, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 /** Each service's dependencies, by the names its /readyz reports. */
@@ -75,6 +77,63 @@ describe('distributed mode: every service boots on the real stack', () => {
       expect(sp.rows[0]?.password_hash).toMatch(/^scrypt\$/);
     } finally {
       await client.end();
+    }
+  });
+
+  it('carries a push through the spine: frontend → Postgres outbox → relay (metadata-service) → Kafka', async () => {
+    const fe = running.find((p) => p.name === 'registry-frontend');
+    if (!fe) throw new Error('registry-frontend not started');
+    const repo = `spine/${randomUUID().slice(0, 8)}`;
+    const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    const config = Buffer.from('{}');
+    const layer = Buffer.from(`layer ${randomUUID()}`);
+    for (const blob of [config, layer]) {
+      const res = await http(`${fe.url}/v2/${repo}/blobs/uploads/?digest=${sha(blob)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: blob,
+      });
+      expect(res.status).toBe(201);
+    }
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(layer), size: layer.length }],
+      }),
+    );
+
+    const bus = new KafkaEventBus({ brokers: (stackEnv()['BERTH_KAFKA_BROKERS'] ?? '').split(','), clientId: 'spine-test' });
+    const received: ReceivedMessage[] = [];
+    const sub = await bus.subscribe(RegistryTopics.Events, { groupId: `spine-${randomUUID()}`, fromBeginning: true }, async (m) => {
+      received.push(m);
+      return Promise.resolve();
+    });
+    try {
+      const put = await http(`${fe.url}/v2/${repo}/manifests/v1`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: manifest,
+      });
+      expect(put.status).toBe(201);
+      const ours = await pollUntil(
+        'the push event on Kafka',
+        () => Promise.resolve(received.map((m) => decodeEventEnvelope<{ action: string; target: Record<string, unknown> }>(m))),
+        (events) => events.some((e) => e.data.target['repository'] === repo),
+        { timeoutMs: 30000 },
+      );
+      const event = ours.find((e) => e.data.target['repository'] === repo);
+      expect(event?.data).toMatchObject({
+        action: 'push',
+        target: { repository: repo, tag: 'v1', digest: sha(manifest), size: manifest.length, length: manifest.length },
+      });
+      const msg = received.find((m) => decodeEventEnvelope(m).id === event?.id);
+      expect(msg?.headers['berth-event-id']).toBe(event?.id);
+      expect(msg?.key).toBe(event?.registryId);
+    } finally {
+      await sub.stop();
+      await bus.close();
     }
   });
 

@@ -1,9 +1,9 @@
-import { createEventEnvelope, type EventEnvelope } from '@berth/events';
+import { createEventEnvelope, notifyOutbox, RegistryTopics, writeOutboxEvent, type EventEnvelope } from '@berth/events';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 
 /** The topic every data-plane change goes to, keyed by registry id (per-registry order). */
-export const REGISTRY_EVENTS_TOPIC = 'berth.registry.events.v1';
+export const REGISTRY_EVENTS_TOPIC = RegistryTopics.Events;
 
 /** ACR webhook actions this feature raises (acr.md §5.2). */
 export type RegistryEventAction = 'push' | 'delete' | 'chart_push' | 'chart_delete';
@@ -76,15 +76,10 @@ export function buildRegistryEvent(input: NewRegistryEvent, now: Date = new Date
 
 /**
  * Writes the event to the outbox inside the caller's transaction (DESIGN "nothing lost": a manifest or tag
- * change and its event commit together); the relay publishes it afterwards, at least once.
+ * change and its event commit together) and wakes the relays when it commits; the relay publishes it
+ * afterwards, at least once, in order per registry.
  */
 export async function writeOutbox(em: EntityManager, envelope: EventEnvelope<RegistryEventData>): Promise<void> {
-  const headers = envelope.traceparent === undefined ? {} : { traceparent: envelope.traceparent };
-  await em.query(`INSERT INTO outbox_events (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)`, [
-    envelope.id,
-    REGISTRY_EVENTS_TOPIC,
-    envelope.registryId,
-    JSON.stringify(envelope),
-    JSON.stringify(headers),
-  ]);
+  await writeOutboxEvent(em, { topic: REGISTRY_EVENTS_TOPIC, envelope });
+  await notifyOutbox(em);
 }
