@@ -36,7 +36,8 @@ export async function prepareEmbedded(
   };
 }
 
-function freeLoopbackPort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window before the caller binds it). */
+export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on('error', reject);

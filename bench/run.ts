@@ -1,0 +1,399 @@
+/**
+ * Berth against CNCF Distribution v3, filesystem and S3 (MinIO), in one run on this machine. Not a test: a
+ * command that writes docs/performance.md. See bench/README.md.
+ *
+ *   node -r ./scripts/register.cjs bench/run.ts [--quick] [--ref <git-ref>] [--out <file>] [--json <file>]
+ *        [--only <ids>] [--berth-log-level <level>] [--cpu-prof <dir>] [--keep] [--render <json>]
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describeBlob, GIB, MIB, type BlobSpec } from './lib/data';
+import { keepAliveAgent } from './lib/http';
+import { loadAverage, machineFacts } from './lib/proc';
+import { REPO_ROOT, sourceTree } from './lib/processes';
+import { mergeIntoDocument, renderMarkdown, verdicts, type Params, type RunReport, type TargetResults } from './lib/report';
+import { distributionBinary, distributionVersion, removeBuckets, s3Client, startStack, versionOf } from './lib/stack';
+import { startBerthFs, startBerthS3, startDistributionFs, startDistributionS3, type Target, type TargetId, type TargetOptions } from './lib/targets';
+import { Histogram } from './lib/histogram';
+import {
+  flushDisks,
+  manifestLoad,
+  median,
+  pullUrls,
+  pushImage,
+  pushLarge,
+  pushMany,
+  summarizeManifest,
+  summarizeMany,
+  summarizePush,
+  timedPull,
+  verifyBlobs,
+  type ManifestResult,
+  type ManyResult,
+  type PullMode,
+  type PushResult,
+} from './lib/workloads';
+
+const ORDER: TargetId[] = ['distribution-fs', 'berth-fs', 'distribution-s3', 'berth-s3'];
+
+interface Args {
+  quick: boolean;
+  out: string | undefined;
+  json: string | undefined;
+  only: TargetId[];
+  berthLogLevel: string;
+  cpuProf: string | undefined;
+  keep: boolean;
+  ref: string | undefined;
+  render: string | undefined;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, out: undefined, json: undefined, only: ORDER, berthLogLevel: 'warn', cpuProf: undefined, keep: false, ref: undefined, render: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a === '--out') args.out = value();
+    else if (a === '--json') args.json = value();
+    else if (a === '--keep') args.keep = true;
+    else if (a === '--ref') args.ref = value();
+    else if (a === '--render') args.render = value();
+    else if (a === '--berth-log-level') args.berthLogLevel = value();
+    else if (a === '--cpu-prof') args.cpuProf = path.resolve(value());
+    else if (a === '--only') {
+      const ids = value().split(',') as TargetId[];
+      for (const id of ids) if (!ORDER.includes(id)) throw new Error(`--only: unknown target ${id} (${ORDER.join(', ')})`);
+      args.only = ORDER.filter((id) => ids.includes(id));
+    } else if (a === '--help' || a === '-h') {
+      console.log(readFileSync(path.join(__dirname, 'README.md'), 'utf8'));
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (see bench/README.md)`);
+  }
+  // The full run writes the document; a quick run only when asked to (it is a smoke test, not the benchmark).
+  if ((args.render !== undefined || !args.quick) && args.out === undefined && args.only.length === ORDER.length) args.out = path.join(REPO_ROOT, 'docs/performance.md');
+  return args;
+}
+
+function paramsFor(args: Args): Params {
+  return args.quick
+    ? {
+        quick: true,
+        bigBytes: 64 * MIB,
+        chunkBytes: 8 * MIB,
+        layers: 20,
+        layerBytes: MIB,
+        connections: 64,
+        warmupMs: 1000,
+        durationMs: 5000,
+        pullRuns: 1,
+        pushRounds: 1,
+        manifestRounds: 1,
+        berthLogLevel: args.berthLogLevel,
+      }
+    : {
+        quick: false,
+        bigBytes: GIB,
+        chunkBytes: 32 * MIB,
+        layers: 200,
+        layerBytes: MIB,
+        connections: 64,
+        warmupMs: 2000,
+        durationMs: 10_000,
+        pullRuns: 5,
+        pushRounds: 2,
+        manifestRounds: 3,
+        berthLogLevel: args.berthLogLevel,
+      };
+}
+
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+function log(message: string): void {
+  const t = new Date().toISOString().slice(11, 19);
+  console.log(`[${t}] ${message}`);
+}
+
+/** Writes the report of a finished run again (after a change of the report's layout), measuring nothing. */
+function writeReport(report: RunReport, args: Args): void {
+  const markdown = renderMarkdown(report);
+  console.log(`\n${markdown}\n`);
+  if (args.out) {
+    const existing = existsSync(args.out) ? readFileSync(args.out, 'utf8') : undefined;
+    writeFileSync(args.out, mergeIntoDocument(existing, markdown));
+    log(`wrote ${args.out}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    writeReport(JSON.parse(readFileSync(args.render, 'utf8')) as RunReport, args);
+    return;
+  }
+  const params = paramsFor(args);
+  const started = Date.now();
+  // Every loop is bounded on its own; this is the backstop for a registry that stops answering altogether.
+  const deadlineMs = (args.quick ? 25 : 120) * 60_000;
+
+  const machine = machineFacts();
+  const report: RunReport = {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    params,
+    machine,
+    loadStart: loadAverage(),
+    loadEnd: '',
+    loadDuring: [],
+    versions: {},
+    results: {},
+    seconds: 0,
+  };
+  console.log(
+    `Berth bench${args.quick ? ' (--quick: smoke sizes)' : ''}: ${machine.nproc} CPUs, ${machine.memGiB.toFixed(1)} GiB, load average ${report.loadStart}`,
+  );
+  console.log('NOTE: this machine is shared (other builds and tests run on the same cores): the numbers are noisy; compare ratios, not absolutes.');
+
+  log('local stack (postgres, redis, kafka, minio) and CNCF Distribution');
+  const settings = startStack();
+  const distBinary = distributionBinary();
+  report.versions['node'] = process.version;
+  report.versions['distribution'] = distributionVersion();
+  report.versions['minio'] = 'github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c (deploy/local/stack.sh)';
+  report.versions['postgres'] = versionOf('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, '');
+  report.versions['redis'] = versionOf('redis-server', ['--version']).replace(/ sha=.*$/, '');
+
+  const workDir = await mkdtemp(path.join(tmpdir(), 'berth-bench-'));
+  const source = await sourceTree(args.ref, workDir);
+  report.versions['berth'] = source.describe;
+  log(`Berth from ${source.describe}`);
+  const runId = randomBytes(3).toString('hex');
+  const bucketPrefix = `bench-${runId}-`;
+  const s3 = s3Client(settings);
+  const targets: Target[] = [];
+  // When each workload ran against each registry, on the monotonic clock V8's CPU profiles use.
+  const phases: Array<{ target: TargetId; pid: number; phase: string; startUs: number; endUs: number }> = [];
+  let cleaned = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    log('stopping registries and removing their data');
+    await Promise.allSettled(targets.map((t) => t.stop()));
+    if (!args.keep) {
+      await removeBuckets(s3, bucketPrefix).catch((e: unknown) => console.error(`could not remove buckets ${bucketPrefix}*: ${String(e)}`));
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+  const watchdog = setTimeout(() => {
+    console.error(`bench: still running after ${deadlineMs / 60_000} min; giving up`);
+    void cleanup().finally(() => process.exit(2));
+  }, deadlineMs);
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}, cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    const opts: TargetOptions = {
+      root: source.root,
+      workDir,
+      berthLogLevel: args.berthLogLevel,
+      berthNodeArgs: args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`] : [],
+    };
+    for (const id of args.only) {
+      log(`starting ${id}`);
+      if (id === 'distribution-fs') targets.push(await startDistributionFs(distBinary, opts));
+      else if (id === 'berth-fs') targets.push(await startBerthFs(opts));
+      else if (id === 'distribution-s3') {
+        const bucket = `${bucketPrefix}distribution`;
+        await s3.makeBucket(bucket, settings['BERTH_S3_REGION'] ?? 'us-east-1');
+        targets.push(await startDistributionS3(distBinary, opts, settings, bucket));
+      } else targets.push(await startBerthS3(opts, settings, bucketPrefix));
+      const t = targets[targets.length - 1] as Target;
+      report.results[t.id] = { id: t.id, setup: t.setup, pulls: {}, failures: [] };
+    }
+    const result = (t: Target): TargetResults => report.results[t.id] as TargetResults;
+    const attempt = async (t: Target, what: string, work: () => Promise<void>): Promise<void> => {
+      const startUs = monotonicUs();
+      try {
+        await work();
+        phases.push({ target: t.id, pid: t.pid, phase: what, startUs, endUs: monotonicUs() });
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        console.error(`  ${t.id}: ${what} FAILED: ${message}\n${t.logs().slice(-2000)}`);
+        result(t).failures.push(`${what}: ${message.split('\n')[0]?.slice(0, 300)}`);
+      }
+    };
+    const during = (): void => {
+      report.loadDuring.push(loadAverage().split(' ')[0] ?? '?');
+    };
+
+    const R = params.pushRounds;
+    log(`generating test data: ${2 * R} blobs of ${params.bigBytes / MIB} MiB and ${R} × ${params.layers} of ${params.layerBytes / MIB} MiB (digests by streaming SHA-256)`);
+    // A new blob every round (the same ones for every registry): a second push of the same digest is a no-op.
+    const monos = Array.from({ length: R }, (_, r) => describeBlob(10 + r, params.bigBytes));
+    const chunkeds = Array.from({ length: R }, (_, r) => describeBlob(20 + r, params.bigBytes));
+    const layerSets = Array.from({ length: R }, (_, r) => Array.from({ length: params.layers }, (_, i) => describeBlob(1000 * (r + 1) + i, params.layerBytes)));
+    const mono = monos[0] as BlobSpec;
+
+    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, so that the measured pushes
+    //    see a running registry (connections open, code compiled) rather than its first request.
+    log('warm-up: one small monolithic and one chunked push per registry (untimed)');
+    const warm = [describeBlob(3, 2 * params.chunkBytes), describeBlob(4, 2 * params.chunkBytes)] as const;
+    for (const t of targets) {
+      await attempt(t, 'warm-up', async () => {
+        await pushLarge(t, 'bench/warmup', warm[0], 'monolithic', params.chunkBytes);
+        await pushLarge(t, 'bench/warmup', warm[1], 'chunked', params.chunkBytes);
+      });
+    }
+
+    // 1. One large blob, monolithic, then chunked; R rounds, each round every registry in turn.
+    for (const mode of ['monolithic', 'chunked'] as const) {
+      const rounds = new Map<TargetId, PushResult[]>();
+      for (let round = 0; round < R; round++) {
+        during();
+        const blob = (mode === 'monolithic' ? monos : chunkeds)[round] as BlobSpec;
+        for (const t of targets) {
+          await attempt(t, `push ${mode}`, async () => {
+            const r = await pushLarge(t, 'bench/large', blob, mode, params.chunkBytes);
+            rounds.set(t.id, [...(rounds.get(t.id) ?? []), r]);
+            log(
+              `${t.id.padEnd(16)} push ${mode.padEnd(10)} ${r.mibps.toFixed(1).padStart(7)} MiB/s  ${r.seconds.toFixed(2)} s  ` +
+                `RSS +${r.memory.growthMiB.toFixed(1)} MiB  CPU ${r.cpuSeconds.toFixed(2)} s  (round ${round + 1})`,
+            );
+          });
+        }
+      }
+      for (const t of targets) {
+        const list = rounds.get(t.id);
+        if (list?.length !== R) continue; // a failed round is reported as a failure, not averaged away
+        if (mode === 'monolithic') result(t).pushMonolithic = summarizePush(list);
+        else result(t).pushChunked = summarizePush(list);
+      }
+    }
+    log('verifying the large blobs (HEAD, full download, SHA-256)');
+    for (const t of targets) await attempt(t, 'verify large blobs', () => verifyBlobs(t, 'bench/large', [...monos, ...chunkeds], 2));
+
+    // 2. Many small layers at once; R rounds.
+    const manyRounds = new Map<TargetId, ManyResult[]>();
+    const manyLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
+    for (let round = 0; round < R; round++) {
+      during();
+      for (const t of targets) {
+        await attempt(t, `${params.layers} concurrent pushes`, async () => {
+          const r = await pushMany(t, 'bench/layers', layerSets[round] as BlobSpec[], manyLatency.get(t.id));
+          manyRounds.set(t.id, [...(manyRounds.get(t.id) ?? []), r]);
+          log(
+            `${t.id.padEnd(16)} ${params.layers} × 1 MiB    ${r.layersPerSecond.toFixed(1).padStart(7)} layers/s  ${r.seconds.toFixed(2)} s  ` +
+              `p50 ${r.latency.p50.toFixed(0)} ms  p99 ${r.latency.p99.toFixed(0)} ms  (round ${round + 1})`,
+          );
+        });
+      }
+    }
+    for (const t of targets) {
+      const list = manyRounds.get(t.id);
+      if (list?.length === R) result(t).many = summarizeMany(list, manyLatency.get(t.id) as Histogram);
+    }
+    log('verifying the layers (HEAD, full download, SHA-256)');
+    for (const t of targets) await attempt(t, 'verify layers', () => verifyBlobs(t, 'bench/layers', layerSets.flat(), 16));
+
+    // 3. Pulls of the first monolithic blob: every registry and mode, interleaved.
+    flushDisks();
+    during();
+    const plans: Array<{ t: Target; mode: PullMode; url: URL }> = [];
+    for (const t of targets) {
+      await attempt(t, 'pull set-up', async () => {
+        for (const [mode, url] of Object.entries(await pullUrls(t, 'bench/large', mono))) plans.push({ t, mode: mode as PullMode, url });
+      });
+    }
+    // Distribution's redirect target is not a second baseline: the direct GET of Berth's object is the one.
+    const timed = plans.filter((p) => !(p.t.registry === 'distribution' && p.mode === 'direct'));
+    const pullAgent = keepAliveAgent(4);
+    try {
+      for (let round = 0; round < params.pullRuns; round++) {
+        for (const p of timed) {
+          await attempt(p.t, `pull ${p.mode}`, async () => {
+            const r = await timedPull(p.url, mono, pullAgent);
+            const expectRedirect = p.mode === 'redirect';
+            if (r.redirected !== expectRedirect) throw new Error(`pull ${p.mode}: ${r.redirected ? 'was' : 'was not'} redirected`);
+            const prev = result(p.t).pulls[p.mode];
+            const runs = [...(prev?.runs ?? []), r.mibps];
+            result(p.t).pulls[p.mode] = { mode: p.mode, runs, medianMibps: median(runs), servedBy: r.servedBy };
+            log(`${p.t.id.padEnd(16)} pull ${p.mode.padEnd(9)} ${r.mibps.toFixed(0).padStart(7)} MiB/s  (round ${round + 1}, from ${r.servedBy})`);
+          });
+        }
+      }
+    } finally {
+      pullAgent.destroy();
+    }
+
+    // 4. Manifest GET by tag under load; rounds interleaved across registries, all rounds counted together.
+    const images = new Map<TargetId, string>();
+    for (const t of targets) {
+      await attempt(t, 'manifest push', async () => {
+        images.set(t.id, (await pushImage(t, 'bench/manifest', 'bench')).digest);
+      });
+    }
+    const manifestRounds = new Map<TargetId, ManifestResult[]>();
+    const manifestLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
+    for (let round = 0; round < params.manifestRounds; round++) {
+      during();
+      for (const t of targets) {
+        const digest = images.get(t.id);
+        if (digest === undefined) continue;
+        await attempt(t, 'manifest GET', async () => {
+          const r = await manifestLoad(t, 'bench/manifest', 'bench', digest, params, manifestLatency.get(t.id));
+          manifestRounds.set(t.id, [...(manifestRounds.get(t.id) ?? []), r]);
+          log(
+            `${t.id.padEnd(16)} manifest GET ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.latency.p50.toFixed(2)} ms  p99 ${r.latency.p99.toFixed(2)} ms  ` +
+              `${r.errors} errors  ${r.connectionsOpened} connections  server CPU ${r.serverCpuUsPerRequest.toFixed(0)} µs/req  ` +
+              `client CPU ${r.clientCpuPercent.toFixed(0)} %  (round ${round + 1})`,
+          );
+        });
+      }
+    }
+    for (const t of targets) {
+      const list = manifestRounds.get(t.id);
+      if (list?.length !== params.manifestRounds) continue;
+      const r = summarizeManifest(list, manifestLatency.get(t.id) as Histogram);
+      result(t).manifest = r;
+      if (r.errors > 0) result(t).failures.push(`manifest GET: ${r.errors} wrong or failed answers (first: ${r.firstError})`);
+    }
+    during();
+  } finally {
+    await cleanup();
+    clearTimeout(watchdog);
+  }
+
+  report.loadEnd = loadAverage();
+  report.seconds = (Date.now() - started) / 1000;
+  if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
+  if (args.cpuProf) {
+    writeFileSync(path.join(args.cpuProf, 'phases.json'), JSON.stringify(phases, null, 1));
+    log(`CPU profiles and phases.json in ${args.cpuProf}: node -r ./scripts/register.cjs bench/cpuprofile.ts <profile> --phases ${path.join(args.cpuProf, 'phases.json')} --phase <name>`);
+  }
+  writeReport(report, args);
+  const failures = Object.values(report.results).flatMap((r) => r?.failures.map((f) => `${r.id}: ${f}`) ?? []);
+  for (const v of verdicts(report)) console.log(`${v.met === undefined ? 'not measured' : v.met ? 'met    ' : 'NOT MET'}  ${v.goal}: ${v.measured}`);
+  console.log(`load average now ${report.loadEnd} (numbers are noisy on this shared machine)`);
+  if (failures.length) {
+    console.error(`\n${failures.length} workload(s) failed:\n${failures.join('\n')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
