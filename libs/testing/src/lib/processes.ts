@@ -1,11 +1,21 @@
-import { freeLoopbackPort } from '@berth/platform';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window before the caller binds it). */
-export const freePort = freeLoopbackPort;
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
 
 export interface ServiceProcess {
   readonly name: string;
