@@ -59,6 +59,7 @@ interface ManifestRow {
   media_type: string;
   size: string | number;
   content: Buffer | null;
+  repo_read: boolean;
   manifest_read: boolean;
   tag_read: boolean | null;
 }
@@ -156,30 +157,34 @@ export class ManifestsService {
    */
   async get(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
     const ref = parseManifestReference(reference);
-    const repo = await this.repositories.find(registryId, repository);
-    if (!repo) throw manifestUnknown(reference);
     const content = withContent ? 'm.content' : 'NULL::bytea AS content';
+    // One round trip on the hottest read path: the repository is resolved inside the query (a missing
+    // repository and a missing manifest are the same MANIFEST_UNKNOWN to the client).
     const rows = (
       ref.kind === 'tag'
         ? await this.ds.query(
-            `SELECT m.digest, m.media_type, m.size, ${content}, rm.read_enabled AS manifest_read, t.read_enabled AS tag_read
-               FROM tags t
+            `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
+                    rm.read_enabled AS manifest_read, t.read_enabled AS tag_read
+               FROM repositories r
+               JOIN tags t ON t.registry_id = r.registry_id AND t.repository_id = r.id
                JOIN repository_manifests rm ON rm.repository_id = t.repository_id AND rm.digest = t.manifest_digest
                JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
-              WHERE t.registry_id = $1 AND t.repository_id = $2 AND t.name = $3`,
-            [registryId, repo.id, ref.tag],
+              WHERE r.registry_id = $1 AND r.name = $2 AND t.name = $3`,
+            [registryId, repository, ref.tag],
           )
         : await this.ds.query(
-            `SELECT m.digest, m.media_type, m.size, ${content}, rm.read_enabled AS manifest_read, NULL AS tag_read
-               FROM repository_manifests rm
+            `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
+                    rm.read_enabled AS manifest_read, NULL AS tag_read
+               FROM repositories r
+               JOIN repository_manifests rm ON rm.registry_id = r.registry_id AND rm.repository_id = r.id
                JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
-              WHERE rm.registry_id = $1 AND rm.repository_id = $2 AND rm.digest = $3`,
-            [registryId, repo.id, ref.digest.value],
+              WHERE r.registry_id = $1 AND r.name = $2 AND rm.digest = $3`,
+            [registryId, repository, ref.digest.value],
           )
     ) as ManifestRow[];
     const row = rows[0];
     if (!row) throw manifestUnknown(reference);
-    if (!repo.readEnabled || !row.manifest_read || row.tag_read === false) {
+    if (!row.repo_read || !row.manifest_read || row.tag_read === false) {
       throw denied('reading is disabled for this repository, tag or manifest', { reference });
     }
     return {
