@@ -41,28 +41,15 @@ export class LengthGuard extends Transform {
   }
 }
 
-/** The request's body as a byte stream, exactly as the client sent it, wrapped in a {@link LengthGuard}. */
+/**
+ * The request's body as a byte stream, exactly as the client sent it (RawBodyMiddleware keeps every /v2 body
+ * unparsed, whatever its Content-Type), wrapped in a {@link LengthGuard}.
+ */
 export function requestBody(req: FastifyRequest, expected: number | undefined): LengthGuard {
-  assertRawBody(req);
   const guard = new LengthGuard(expected);
   // pipeline: a client abort destroys the guard too, so the storage append rejects and keeps nothing.
   pipeline(req.raw as Readable, guard, () => undefined);
   return guard;
-}
-
-/**
- * Refuses a body the framework already parsed (Content-Type application/json or a form): its exact bytes are
- * gone, and a blob must be stored byte-exact. Clients send blobs as application/octet-stream.
- */
-export function assertRawBody(req: FastifyRequest): void {
-  if (req.body !== undefined && req.body !== null) {
-    throw new RegistryError(
-      'UNSUPPORTED',
-      'blob content must be sent as application/octet-stream',
-      { contentType: String(req.headers['content-type'] ?? '').slice(0, 100) },
-      415,
-    );
-  }
 }
 
 /** True when the request carries a body (a non-zero Content-Length, or a chunked transfer). */

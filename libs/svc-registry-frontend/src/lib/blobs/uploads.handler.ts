@@ -7,7 +7,7 @@ import { RepositoryRecords } from '../registry/repository-records.service';
 import { queryParam, type RouteOf, type V2Request } from '../routing/v2-request';
 import { mapErrors, toRegistryError } from './blob-errors.util';
 import { BlobLinks } from './blob-links.service';
-import { assertRawBody, contentLength, drainBody, hasBody, requestBody, type LengthGuard } from './request-body.util';
+import { contentLength, drainBody, hasBody, requestBody, type LengthGuard } from './request-body.util';
 import { UploadLocks } from './upload-lock.service';
 import { UploadSessions, type UploadSession } from './upload-sessions.service';
 
@@ -101,7 +101,6 @@ export class UploadsHandler {
    */
   async patch(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
     const { req, reply } = ctx;
-    assertRawBody(req);
     const session = await this.session(ctx);
     const range = chunkRange(ctx);
     const declared = contentLength(req);
@@ -131,7 +130,6 @@ export class UploadsHandler {
    */
   async complete(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
     const { registry, route, req, reply, query } = ctx;
-    assertRawBody(req);
     const session = await this.session(ctx);
     const digestParam = queryParam(query, 'digest');
     if (digestParam === undefined) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required');
