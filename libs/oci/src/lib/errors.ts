@@ -38,6 +38,8 @@ export class RegistryError extends Error {
     readonly detail?: unknown,
     /** Overrides the table's status where the spec asks for another (e.g. 413 for an oversize manifest). */
     readonly status: number = OCI_ERROR_STATUS[code],
+    /** Response headers the error carries (`WWW-Authenticate` on 401, `Retry-After` on 429). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = new.target.name;

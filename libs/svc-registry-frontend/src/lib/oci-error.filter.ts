@@ -42,6 +42,7 @@ export class OciErrorFilter implements ExceptionFilter {
     }
     res.header('Docker-Distribution-API-Version', 'registry/2.0');
     if (err instanceof RegistryError) {
+      for (const [name, value] of Object.entries(err.headers)) res.header(name, value);
       void res.status(err.status).send(ociErrorBody(err));
       return;
     }
