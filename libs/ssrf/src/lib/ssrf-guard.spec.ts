@@ -1,4 +1,13 @@
-import { blockedReason, embeddedIPv4, ipv6Bytes, PrivateAllowList, SsrfGuard, SsrfRefusedError, type HostResolver } from './ssrf-guard';
+import {
+  assertAllowedDestination,
+  blockedReason,
+  embeddedIPv4,
+  ipv6Bytes,
+  PrivateAllowList,
+  SsrfGuard,
+  SsrfRefusedError,
+  type HostResolver,
+} from './ssrf-guard';
 
 const resolver =
   (table: Record<string, string[]>): HostResolver =>
@@ -74,7 +83,14 @@ describe('ipv6Bytes / embeddedIPv4', () => {
 });
 
 describe('PrivateAllowList', () => {
-  const allow = new PrivateAllowList(['127.0.0.1/32', '10.1.0.0/16', 'fd00::/8', '192.168.5.5', 'hooks.internal', '*.corp.example']);
+  const allow = new PrivateAllowList([
+    '127.0.0.1/32',
+    '10.1.0.0/16',
+    'fd00::/8',
+    '192.168.5.5',
+    'hooks.internal',
+    '*.corp.example',
+  ]);
   it('matches CIDRs, single addresses, mapped forms and host names', () => {
     expect(allow.allowsAddress('127.0.0.1')).toBe(true);
     expect(allow.allowsAddress('127.0.0.2')).toBe(false);
@@ -137,7 +153,9 @@ describe('SsrfGuard', () => {
   });
 
   it('names the metadata address in the refusal', async () => {
-    await expect(guard.vet('http://169.254.169.254/')).rejects.toThrow(/SSRF protection: 169\.254\.169\.254 resolves to 169\.254\.169\.254, a link-local/);
+    await expect(guard.vet('http://169.254.169.254/')).rejects.toThrow(
+      /SSRF protection: 169\.254\.169\.254 resolves to 169\.254\.169\.254, a link-local/,
+    );
   });
 
   it('refuses other schemes, bad URLs and unresolvable names (the latter as retryable)', async () => {
@@ -155,7 +173,10 @@ describe('SsrfGuard', () => {
     const t = await guard.vet('https://hooks.example.com:8443/path?q=1');
     expect(t).toMatchObject({ host: 'hooks.example.com', address: '93.184.216.34', family: 4 });
     expect(t.url.port).toBe('8443');
-    await expect(guard.vet('http://[2606:4700:4700::1111]/')).resolves.toMatchObject({ address: '2606:4700:4700::1111', family: 6 });
+    await expect(guard.vet('http://[2606:4700:4700::1111]/')).resolves.toMatchObject({
+      address: '2606:4700:4700::1111',
+      family: 6,
+    });
   });
 
   it('lets the allow-list open addresses and host names', async () => {
@@ -170,5 +191,42 @@ describe('SsrfGuard', () => {
 
   it('uses the real resolver for localhost', async () => {
     await expect(new SsrfGuard([]).vet('http://localhost/')).rejects.toThrow(/loopback/);
+  });
+});
+
+describe('assertAllowedDestination', () => {
+  const dns = resolver({ 'hooks.example.com': ['93.184.216.34'], 'loop.example.com': ['127.0.0.1'] });
+  const refusal = (url: string, allow: string[] = []) =>
+    assertAllowedDestination(url, allow, dns).then(
+      () => undefined,
+      (e: unknown) => e as SsrfRefusedError,
+    );
+
+  it('resolves for a public destination', async () => {
+    await expect(assertAllowedDestination('https://hooks.example.com/h', [], dns)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ['http://169.254.169.254/latest/meta-data/', 'blocked-address', '169.254.169.254'],
+    ['http://10.0.0.1/', 'blocked-address', '10.0.0.1'],
+    ['http://loop.example.com:8080/', 'blocked-address', '127.0.0.1'],
+  ])('refuses %s with reason %s', async (url, reason, address) => {
+    const err = await refusal(url);
+    expect(err).toBeInstanceOf(SsrfRefusedError);
+    expect(err).toMatchObject({ reason, address, retryable: false });
+  });
+
+  it('gives a reason for malformed URLs and unresolvable names', async () => {
+    expect((await refusal('nope'))?.reason).toBe('invalid-url');
+    expect((await refusal('gopher://hooks.example.com/'))?.reason).toBe('unsupported-scheme');
+    expect(await refusal('http://missing.example.com/')).toMatchObject({
+      reason: 'unresolvable-host',
+      retryable: true,
+    });
+  });
+
+  it('honours the allow-list', async () => {
+    await expect(assertAllowedDestination('http://loop.example.com/', ['127.0.0.1/32'], dns)).resolves.toBeUndefined();
+    expect((await refusal('http://10.0.0.1/', ['127.0.0.1/32']))?.reason).toBe('blocked-address');
   });
 });

@@ -1,10 +1,28 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
-/** A webhook target refused before any connection: a private address, a bad URL, or a name that does not resolve. */
+/** Why a destination was refused; stable, for API error mapping and tests. */
+export type SsrfRefusalReason =
+  /** Not a parseable absolute URL. */
+  | 'invalid-url'
+  /** Not http: or https:. */
+  | 'unsupported-scheme'
+  /** The URL has no host. */
+  | 'missing-host'
+  /** The host name did not resolve (may succeed later: `retryable`). */
+  | 'unresolvable-host'
+  /** The host name resolved to no address. */
+  | 'no-addresses'
+  /** An address the host resolves to is loopback, link-local, private, metadata, ... and not allowed. */
+  | 'blocked-address';
+
+/** A destination refused before any connection: a private address, a bad URL, or a name that does not resolve. */
 export class SsrfRefusedError extends Error {
   constructor(
+    /** A sentence safe to show to the API caller (it names the host and address, never URL credentials). */
     message: string,
+    readonly reason: SsrfRefusalReason,
+    /** The refused address, for `blocked-address`. */
     readonly address?: string,
     /** True when trying again later may succeed (the name did not resolve); policy refusals are final. */
     readonly retryable = false,
@@ -191,13 +209,13 @@ export class SsrfGuard {
     try {
       url = new URL(uri);
     } catch {
-      throw new SsrfRefusedError('the service URI is not a valid URL');
+      throw new SsrfRefusedError('the service URI is not a valid URL', 'invalid-url');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new SsrfRefusedError(`the service URI scheme ${url.protocol} is not http or https`);
+      throw new SsrfRefusedError(`the service URI scheme ${url.protocol} is not http or https`, 'unsupported-scheme');
     }
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!host) throw new SsrfRefusedError('the service URI has no host');
+    if (!host) throw new SsrfRefusedError('the service URI has no host', 'missing-host');
     let addresses: ReadonlyArray<{ address: string; family: number }>;
     if (isIP(host) !== 0) {
       addresses = [{ address: host, family: isIP(host) }];
@@ -208,12 +226,13 @@ export class SsrfGuard {
         const code = (err as { code?: unknown }).code;
         throw new SsrfRefusedError(
           `the host ${host} could not be resolved (${typeof code === 'string' ? code : 'error'})`,
+          'unresolvable-host',
           undefined,
           true,
         );
       }
     }
-    if (addresses.length === 0) throw new SsrfRefusedError(`the host ${host} has no addresses`);
+    if (addresses.length === 0) throw new SsrfRefusedError(`the host ${host} has no addresses`, 'no-addresses');
     const hostAllowed = this.allow.allowsHost(host);
     for (const { address } of addresses) {
       const reason = blockedReason(address);
@@ -221,6 +240,7 @@ export class SsrfGuard {
         throw new SsrfRefusedError(
           `SSRF protection: ${host} resolves to ${address}, a ${reason} address; ` +
             'allow it with BERTH_WEBHOOK_ALLOWED_PRIVATE',
+          'blocked-address',
           address,
         );
       }
@@ -228,4 +248,19 @@ export class SsrfGuard {
     const chosen = addresses[0] as { address: string; family: number };
     return { url, host, address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
   }
+}
+
+/**
+ * Refuses a destination URL the server must not call (for the management API at webhook creation and update): the
+ * same checks as delivery (`SsrfGuard.vet`), with `allowList` in BERTH_WEBHOOK_ALLOWED_PRIVATE's syntax. Resolves
+ * when the URL is allowed; rejects with `SsrfRefusedError` (`reason` says why) otherwise. A name that does not
+ * resolve is refused with reason `unresolvable-host` (`retryable`); callers may choose to accept it and let delivery
+ * decide, since DNS can change. Never connects.
+ */
+export async function assertAllowedDestination(
+  url: string,
+  allowList: readonly string[],
+  resolve: HostResolver = defaultResolver,
+): Promise<void> {
+  await new SsrfGuard(allowList, resolve).vet(url);
 }

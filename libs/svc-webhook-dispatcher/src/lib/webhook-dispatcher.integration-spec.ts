@@ -1,5 +1,12 @@
 import { DATA_SOURCE } from '@berth/db';
-import { createEventEnvelope, notifyOutbox, OutboxRelayModule, RegistryTopics, writeOutboxEvent, type EventEnvelope } from '@berth/events';
+import {
+  createEventEnvelope,
+  notifyOutbox,
+  OutboxRelayModule,
+  RegistryTopics,
+  writeOutboxEvent,
+  type EventEnvelope,
+} from '@berth/events';
 import { serviceRoot, startService, type RunningService } from '@berth/platform';
 import { migratedDatabase, pollUntil, stackEnv } from '@berth/testing';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +14,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { WEBHOOK_DISPATCHER_NEEDS, WebhookDispatcherModule } from './webhook-dispatcher.module';
-import { WebhookDispatcherService, type DeliveryResponseLog, type EventRequestMessage } from './webhook-dispatcher.service';
+import {
+  WebhookDispatcherService,
+  type DeliveryResponseLog,
+  type EventRequestMessage,
+} from './webhook-dispatcher.service';
 import { signBody, webhookSigningKey } from './webhook-sender';
 
 jest.setTimeout(120_000);
@@ -81,7 +92,9 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       },
     );
     ds = svc.app.get<DataSource>(DATA_SOURCE);
-    const [tenant] = (await ds.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)) as Array<{ id: string }>;
+    const [tenant] = (await ds.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)) as Array<{
+      id: string;
+    }>;
     const [sub] = (await ds.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [
       tenant?.id,
     ])) as Array<{ id: string }>;
@@ -98,7 +111,13 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     const add = async (
       name: string,
       uri: string,
-      opts: { scope?: string; actions?: string[]; headers?: Record<string, string>; location?: string; status?: string } = {},
+      opts: {
+        scope?: string;
+        actions?: string[];
+        headers?: Record<string, string>;
+        location?: string;
+        status?: string;
+      } = {},
     ) => {
       const [row] = (await ds.query(
         `INSERT INTO webhooks (registry_id, name, location, service_uri, custom_headers, status, scope, actions)
@@ -116,7 +135,10 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       )) as Array<{ id: string }>;
       webhooks[name] = row?.id ?? '';
     };
-    await add('hookscoped', `${base}/scoped`, { scope: 'hello:*', headers: { Authorization: 'Basic c2VjcmV0', 'X-Team': 'blue' } });
+    await add('hookscoped', `${base}/scoped`, {
+      scope: 'hello:*',
+      headers: { Authorization: 'Basic c2VjcmV0', 'X-Team': 'blue' },
+    });
     await add('hookall', `${base}/all`);
     await add('hookother', `${base}/other`, { scope: 'other:*' });
     await add('hookdelete', `${base}/delete`, { actions: ['delete'] });
@@ -180,7 +202,8 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     expect(rows.map((r) => r.webhook_id).sort()).toEqual(
       ['hookscoped', 'hookall', 'hookflaky', 'hookmeta', 'hookpriv'].map((n) => webhooks[n]).sort(),
     );
-    for (const path of ['/other', '/delete', '/region', '/off']) expect(received.filter((r) => r.path === path)).toEqual([]);
+    for (const path of ['/other', '/delete', '/region', '/off'])
+      expect(received.filter((r) => r.path === path)).toEqual([]);
 
     // ACR's payload, custom headers, signature; one request each.
     const scoped = received.filter((r) => r.path === '/scoped');
@@ -200,7 +223,11 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       requestUri: `${base}/scoped`,
       headers: { 'Content-Type': 'application/json', Authorization: '******', 'X-Team': '******' },
     });
-    expect(scopedRow?.response?.eventResponseMessage).toMatchObject({ statusCode: '200', content: 'thanks', reasonPhrase: 'OK' });
+    expect(scopedRow?.response?.eventResponseMessage).toMatchObject({
+      statusCode: '200',
+      content: 'thanks',
+      reasonPhrase: 'OK',
+    });
 
     // 500, 500, then 200: three requests, growing waits, every attempt in the row.
     const flaky = received.filter((r) => r.path === '/flaky');
@@ -238,7 +265,11 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       id: eventId,
       timestamp: new Date().toISOString(),
       action: 'delete',
-      target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}`, repository: 'hello' },
+      target: {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: `sha256:${'b'.repeat(64)}`,
+        repository: 'hello',
+      },
       request: { id: randomUUID(), host: 'hooks.berth.localhost', method: 'DELETE', useragent: 'curl' },
     };
     await ds.transaction(async (em) => {
@@ -248,10 +279,15 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       });
       await notifyOutbox(em);
     });
-    const rows = await pollUntil('the delete delivery', () => deliveries(eventId), (r) => r.length === 1 && r[0]?.status === 'succeeded', {
-      timeoutMs: 60_000,
-      intervalMs: 100,
-    });
+    const rows = await pollUntil(
+      'the delete delivery',
+      () => deliveries(eventId),
+      (r) => r.length === 1 && r[0]?.status === 'succeeded',
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
+    );
     expect(rows[0]?.webhook_id).toBe(webhooks['hookdelete']);
     const got = received.filter((r) => r.path === '/delete');
     expect(got).toHaveLength(1);

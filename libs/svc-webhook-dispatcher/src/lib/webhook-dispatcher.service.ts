@@ -20,11 +20,11 @@ import {
   type RetryBackoff,
 } from '@berth/events';
 import { BERTH_CONFIG, ROOT_LOGGER } from '@berth/platform';
+import { postToVettedTarget, SsrfGuard, SsrfRefusedError, type SendResult } from '@berth/ssrf';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { SsrfGuard, SsrfRefusedError } from './ssrf-guard';
 import { webhookMatches } from './webhook-matcher';
-import { deliveryHeaders, sendWebhook, webhookSigningKey, type SendResult } from './webhook-sender';
+import { deliveryHeaders, webhookSigningKey } from './webhook-sender';
 
 /** Tuning of the dispatcher; every field has a default. */
 export interface WebhookDispatcherOptions {
@@ -229,7 +229,11 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       [event.registryId],
     )) as WebhookRow[];
     const matching = webhooks.filter((w) =>
-      webhookMatches(w, { action: data.action, repository: data.target.repository, tag: data.target.tag }, registry.location),
+      webhookMatches(
+        w,
+        { action: data.action, repository: data.target.repository, tag: data.target.tag },
+        registry.location,
+      ),
     );
     const created: string[] = [];
     for (const webhook of matching) {
@@ -310,7 +314,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       [this.options.leaseMs, ...params],
     )) as unknown;
     // TypeORM's postgres driver returns [rows, count] for UPDATE ... RETURNING.
-    const list = Array.isArray(rows) && Array.isArray(rows[0]) ? (rows[0] as ClaimedDelivery[]) : (rows as ClaimedDelivery[]);
+    const list =
+      Array.isArray(rows) && Array.isArray(rows[0]) ? (rows[0] as ClaimedDelivery[]) : (rows as ClaimedDelivery[]);
     return list;
   }
 
@@ -328,7 +333,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     } else {
       try {
         const target = await this.guard.vet(d.service_uri);
-        result = await sendWebhook(target, body, headers, {
+        result = await postToVettedTarget(target, body, headers, {
           timeoutMs: this.options.timeoutMs,
           signal: this.abort.signal,
         });
@@ -384,7 +389,15 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       [d.id, status, attempt, JSON.stringify(log), error, delayMs],
     );
     this.log.info(
-      { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, attempt, status, statusCode: result.statusCode, delayMs },
+      {
+        deliveryId: d.id,
+        webhookId: d.webhook_id,
+        eventId: d.event_id,
+        attempt,
+        status,
+        statusCode: result.statusCode,
+        delayMs,
+      },
       `webhook delivery attempt ${status === 'pending' ? 'failed; retrying later' : status}`,
     );
   }

@@ -35,7 +35,13 @@ describe('webhookMatches', () => {
   it('skips disabled webhooks and other actions', () => {
     expect(webhookMatches({ ...base, status: 'disabled' }, push, 'eastus')).toBe(false);
     expect(webhookMatches(base, { ...push, action: 'delete' }, 'eastus')).toBe(false);
-    expect(webhookMatches({ ...base, actions: ['delete', 'chart_push'] }, { action: 'chart_push', repository: 'c', tag: 'x.tgz' }, 'eastus')).toBe(true);
+    expect(
+      webhookMatches(
+        { ...base, actions: ['delete', 'chart_push'] },
+        { action: 'chart_push', repository: 'c', tag: 'x.tgz' },
+        'eastus',
+      ),
+    ).toBe(true);
   });
   it('applies the scope', () => {
     expect(webhookMatches({ ...base, scope: 'hello:*' }, push, 'eastus')).toBe(true);
