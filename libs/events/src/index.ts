@@ -56,3 +56,11 @@ export type { EnsureEventTopicsOptions } from './lib/consumer/registry-topics';
 export { isTransientInfrastructureError } from './lib/consumer/transient-error.util';
 export { jitteredBackoffMs } from './lib/consumer/jittered-backoff.util';
 export type { RetryBackoff } from './lib/consumer/jittered-backoff.util';
+export {
+  buildWebhookPingEvent,
+  WEBHOOK_PING_EVENT_TYPE,
+  WEBHOOK_PING_EVENT_VERSION,
+  webhookPingPayload,
+} from './lib/webhooks/webhook-ping';
+export type { WebhookPingData, WebhookPingPayload } from './lib/webhooks/webhook-ping';
+export { signWebhookBody, WEBHOOK_SIGNATURE_HEADER, webhookSigningKey } from './lib/webhooks/webhook-signing';

@@ -1,6 +1,9 @@
 import { DATA_SOURCE } from '@berth/db';
 import {
+  buildWebhookPingEvent,
   createEventEnvelope,
+  signWebhookBody,
+  webhookSigningKey,
   notifyOutbox,
   OutboxRelayModule,
   RegistryTopics,
@@ -19,9 +22,10 @@ import {
   type DeliveryResponseLog,
   type EventRequestMessage,
 } from './webhook-dispatcher.service';
-import { signBody, webhookSigningKey } from './webhook-sender';
 
 jest.setTimeout(120_000);
+
+const MASTER_KEY = 'webhook-test-master-key-0123456789abcdef';
 
 interface Received {
   path: string;
@@ -75,7 +79,11 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
           serviceRoot(config, logger, {
             needs: WEBHOOK_DISPATCHER_NEEDS,
             modules: [
-              WebhookDispatcherModule.forRoot({ backoff: { initialMs: 400, maxMs: 5_000 }, pollIntervalMs: 50 }),
+              WebhookDispatcherModule.forRoot({
+                backoff: { initialMs: 400, maxMs: 5_000 },
+                pollIntervalMs: 50,
+                masterKey: MASTER_KEY,
+              }),
               // The relay (metadata-service runs it in production) moves the outbox to Kafka.
               OutboxRelayModule.forRootAsync({ useFactory: () => ({ pollIntervalMs: 200 }) }),
             ],
@@ -147,6 +155,7 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     await add('hookflaky', `${base}/flaky`, { scope: 'hello:v1' });
     await add('hookmeta', 'http://169.254.169.254/latest/meta-data/');
     await add('hookpriv', 'http://10.0.0.1/hook');
+    await add('hookchart', `${base}/chart`, { actions: ['chart_push', 'chart_delete'], scope: 'charts/*:*' });
   });
 
   afterAll(async () => {
@@ -202,7 +211,7 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     expect(rows.map((r) => r.webhook_id).sort()).toEqual(
       ['hookscoped', 'hookall', 'hookflaky', 'hookmeta', 'hookpriv'].map((n) => webhooks[n]).sort(),
     );
-    for (const path of ['/other', '/delete', '/region', '/off'])
+    for (const path of ['/other', '/delete', '/region', '/off', '/chart'])
       expect(received.filter((r) => r.path === path)).toEqual([]);
 
     // ACR's payload, custom headers, signature; one request each.
@@ -213,7 +222,9 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     expect(req.headers['content-type']).toBe('application/json');
     expect(req.headers['authorization']).toBe('Basic c2VjcmV0');
     expect(req.headers['x-team']).toBe('blue');
-    expect(req.headers['x-berth-signature']).toBe(signBody(webhookSigningKey(webhooks['hookscoped'] ?? ''), req.body));
+    expect(req.headers['x-berth-signature']).toBe(
+      signWebhookBody(webhookSigningKey(MASTER_KEY, webhooks['hookscoped'] ?? '') ?? '', req.body),
+    );
     expect(received.filter((r) => r.path === '/all')).toHaveLength(1);
     const scopedRow = byHook('hookscoped');
     expect(scopedRow).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
@@ -292,5 +303,77 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     const got = received.filter((r) => r.path === '/delete');
     expect(got).toHaveLength(1);
     expect(JSON.parse(got[0]?.body ?? '{}')).toEqual(data);
+  });
+
+  it('delivers chart_push and chart_delete only to webhooks subscribed to them', async () => {
+    const ids: string[] = [];
+    for (const action of ['chart_push', 'chart_delete'] as const) {
+      const eventId = randomUUID();
+      ids.push(eventId);
+      const data = {
+        id: eventId,
+        timestamp: new Date().toISOString(),
+        action,
+        target: {
+          mediaType: 'application/vnd.acr.helm.chart',
+          size: 100,
+          digest: `sha256:${'c'.repeat(64)}`,
+          repository: 'charts/wordpress',
+          tag: '5.4.0',
+          name: 'wordpress',
+          version: '5.4.0',
+        },
+        request: { id: randomUUID(), host: 'hooks.berth.localhost', method: 'PUT', useragent: 'helm' },
+      };
+      await ds.transaction(async (em) => {
+        await writeOutboxEvent(em, {
+          topic: RegistryTopics.Events,
+          envelope: createEventEnvelope({ id: eventId, type: 'ChartPushed', version: 1, registryId, data }),
+        });
+        await notifyOutbox(em);
+      });
+    }
+    for (const id of ids) {
+      const rows = await pollUntil(
+        'the chart delivery',
+        () => deliveries(id),
+        (r) => r.length === 1 && r[0]?.status === 'succeeded',
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(rows[0]?.webhook_id).toBe(webhooks['hookchart']);
+    }
+    const got = received.filter((r) => r.path === '/chart').map((r) => JSON.parse(r.body) as { action: string });
+    expect(got.map((g) => g.action)).toEqual(['chart_push', 'chart_delete']);
+  });
+
+  it('pings exactly the webhook named, once, whatever its actions, scope or status, and logs it', async () => {
+    for (const name of ['hookoff', 'hookother']) {
+      const before = received.length;
+      const ping = buildWebhookPingEvent({ registryId, webhookId: webhooks[name] ?? '' });
+      await ds.transaction(async (em) => {
+        await writeOutboxEvent(em, { topic: RegistryTopics.Events, envelope: ping });
+        await notifyOutbox(em);
+      });
+      const rows = await pollUntil(
+        'the ping delivery',
+        () => deliveries(ping.id),
+        (r) => r.length === 1 && r[0]?.status !== 'pending',
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(rows[0]).toMatchObject({ webhook_id: webhooks[name], status: 'succeeded', attempts: 1 });
+      expect(rows[0]?.request.content).toEqual({ id: ping.id, timestamp: ping.occurredAt, action: 'ping' });
+      const got = received.slice(before);
+      expect(got).toHaveLength(1);
+      expect(got[0]?.path).toBe(name === 'hookoff' ? '/off' : '/other');
+      expect(JSON.parse(got[0]?.body ?? '{}')).toEqual({ id: ping.id, timestamp: ping.occurredAt, action: 'ping' });
+    }
+  });
+
+  it('ignores a ping naming a webhook of another registry', async () => {
+    const ping = buildWebhookPingEvent({ registryId: randomUUID(), webhookId: webhooks['hookall'] ?? '' });
+    const before = received.length;
+    await svc.app.get(WebhookDispatcherService).onEvent(ping);
+    expect(await deliveries(ping.id)).toHaveLength(0);
+    expect(received.length).toBe(before);
   });
 });

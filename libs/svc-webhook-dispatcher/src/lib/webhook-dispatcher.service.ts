@@ -18,13 +18,18 @@ import {
   type EventEnvelope,
   type IdempotentConsumer,
   type RetryBackoff,
+  WEBHOOK_PING_EVENT_TYPE,
+  webhookPingPayload,
+  webhookSigningKey,
+  type WebhookPingData,
 } from '@berth/events';
 import { BERTH_CONFIG, ROOT_LOGGER } from '@berth/platform';
 import { postToVettedTarget, SsrfGuard, SsrfRefusedError, type SendResult } from '@berth/ssrf';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { webhookMatches } from './webhook-matcher';
-import { deliveryHeaders, webhookSigningKey } from './webhook-sender';
+import { berthMetrics, type WebhookAction, type WebhookOutcome } from '@berth/telemetry';
+import { deliveryHeaders } from './webhook-sender';
 
 /** Tuning of the dispatcher; every field has a default. */
 export interface WebhookDispatcherOptions {
@@ -40,6 +45,8 @@ export interface WebhookDispatcherOptions {
   leaseMs: number;
   /** Per-attempt timeout. Default 10 s. */
   timeoutMs: number;
+  /** The master key signing keys derive from; default the configuration's (BERTH_MASTER_KEY). For tests. */
+  masterKey?: string;
 }
 
 export const WEBHOOK_DISPATCHER_OPTIONS = Symbol('WEBHOOK_DISPATCHER_OPTIONS');
@@ -97,6 +104,9 @@ interface RegistryEventPayload {
   target: { repository: string; tag?: string };
 }
 
+/** What the dispatcher consumes: registry events, and pings (envelope type `ping`) aimed at one webhook. */
+type DispatcherEventData = RegistryEventPayload | WebhookPingData;
+
 interface WebhookRow {
   id: string;
   location: string;
@@ -109,6 +119,7 @@ interface WebhookRow {
 
 interface ClaimedDelivery {
   id: string;
+  action: string;
   webhook_id: string;
   event_id: string;
   attempts: number;
@@ -144,7 +155,42 @@ function loggableUri(uri: string): string {
   }
 }
 
-function parseRegistryEvent(data: unknown): RegistryEventPayload {
+const WEBHOOK_ACTIONS: ReadonlySet<string> = new Set<WebhookAction>([
+  'push',
+  'delete',
+  'quarantine',
+  'chart_push',
+  'chart_delete',
+  'ping',
+]);
+
+/** The metric outcome of one attempt. */
+function attemptOutcome(ok: boolean, blocked: boolean, giveUp: boolean, result: SendResult): WebhookOutcome {
+  if (ok) return 'success';
+  if (blocked) return 'blocked';
+  if (giveUp) return 'gave_up';
+  if (result.statusCode !== undefined) return 'http_error';
+  return /timed out/.test(result.error ?? '') ? 'timeout' : 'network_error';
+}
+
+/** The master key webhook signing keys derive from (BERTH_MASTER_KEY), when the configuration has one. */
+function masterKeyOf(config: BerthConfig): string | undefined {
+  const value = (config as { masterKey?: unknown }).masterKey;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function isPing(data: DispatcherEventData): data is WebhookPingData {
+  return typeof (data as Partial<WebhookPingData>).webhookId === 'string';
+}
+
+function parseDispatcherEvent(data: unknown): DispatcherEventData {
+  const ping = data as Partial<WebhookPingData> | null;
+  if (typeof ping === 'object' && ping !== null && typeof ping.webhookId === 'string') {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ping.webhookId)) {
+      throw new PoisonEventError('a ping event whose webhookId is not a UUID');
+    }
+    return { webhookId: ping.webhookId };
+  }
   const d = data as Partial<RegistryEventPayload> | null;
   if (
     typeof d !== 'object' ||
@@ -172,7 +218,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   private readonly guard: SsrfGuard;
   private readonly log: Logger;
   private readonly abort = new AbortController();
-  private consumer?: IdempotentConsumer<RegistryEventPayload>;
+  private consumer?: IdempotentConsumer<DispatcherEventData>;
+  private readonly masterKey: string | undefined;
   private loop?: Promise<void>;
   private wake?: () => void;
   private readonly inFlight = new Set<Promise<void>>();
@@ -187,17 +234,25 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     this.options = { ...WEBHOOK_DISPATCHER_DEFAULTS, ...options };
     this.guard = new SsrfGuard(config.webhookAllowedPrivate);
     this.log = logger.child({ component: 'webhook-dispatcher' });
+    this.masterKey = this.options.masterKey ?? masterKeyOf(config);
+    if (this.masterKey === undefined) {
+      this.log.warn('no master key is configured (BERTH_MASTER_KEY): webhook deliveries are sent unsigned');
+    }
+  }
+
+  private signingKey(webhookId: string): string | undefined {
+    return webhookSigningKey(this.masterKey, webhookId);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     await ensureEventTopics(this.bus);
-    this.consumer = await consume<RegistryEventPayload>(this.bus, {
+    this.consumer = await consume<DispatcherEventData>(this.bus, {
       topics: RegistryTopics.Events,
       groupId: WEBHOOK_DISPATCHER_GROUP,
       dataSource: this.dataSource,
       mode: 'after-success',
       deadLetterTopic: RegistryTopics.DeadLetter,
-      parseData: parseRegistryEvent,
+      parseData: parseDispatcherEvent,
       handler: (event) => this.onEvent(event),
       logger: {
         error: (f, m) => this.log.error(f, m),
@@ -217,9 +272,14 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Records a delivery per matching webhook, then attempts the new ones. */
-  async onEvent(event: EventEnvelope<RegistryEventPayload>): Promise<void> {
+  /** Records a delivery per matching webhook (a ping: for its one webhook), then attempts the new ones. */
+  async onEvent(event: EventEnvelope<DispatcherEventData>): Promise<void> {
     const data = event.data;
+    if (event.type === WEBHOOK_PING_EVENT_TYPE || isPing(data)) {
+      if (!isPing(data)) throw new PoisonEventError('a ping event without webhookId');
+      await this.onPing(event, data);
+      return;
+    }
     const [registry] = (await this.dataSource.query(`SELECT location FROM registries WHERE id = $1`, [
       event.registryId,
     ])) as Array<{ location: string }>;
@@ -237,26 +297,55 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     );
     const created: string[] = [];
     for (const webhook of matching) {
-      const body = JSON.stringify(data);
-      const headers = deliveryHeaders(webhook.custom_headers, body, webhookSigningKey(webhook.id));
-      const request: EventRequestMessage = {
-        content: data,
-        headers: maskedHeaders(headers, webhook.custom_headers),
-        method: 'POST',
-        requestUri: loggableUri(webhook.service_uri),
-        version: '1.1',
-      };
-      const rows = (await this.dataSource.query(
-        `INSERT INTO webhook_deliveries (webhook_id, registry_id, event_id, action, status, attempts, next_attempt_at, request)
-         VALUES ($1, $2, $3, $4, 'pending', 0, now(), $5::jsonb)
-         ON CONFLICT (webhook_id, event_id) DO NOTHING
-         RETURNING id`,
-        [webhook.id, event.registryId, event.id, data.action, JSON.stringify(request)],
-      )) as Array<{ id: string }>;
-      if (rows[0]) created.push(rows[0].id);
+      const id = await this.record(webhook, event, data.action, data);
+      if (id) created.push(id);
     }
     // First attempts right away (the retry loop would also find them, the lease keeps it to one attempt at a time).
     await Promise.all(created.map((id) => this.track(this.claimAndAttempt(id))));
+  }
+
+  /** A ping: ACR's ping payload to the one webhook named, if it belongs to the event's registry. */
+  private async onPing(event: EventEnvelope<DispatcherEventData>, data: WebhookPingData): Promise<void> {
+    const [webhook] = (await this.dataSource.query(
+      `SELECT id, location, service_uri, custom_headers, status, scope, actions FROM webhooks
+        WHERE id = $1 AND registry_id = $2`,
+      [data.webhookId, event.registryId],
+    )) as WebhookRow[];
+    if (!webhook) {
+      this.log.info(
+        { eventId: event.id, webhookId: data.webhookId },
+        'ping for a webhook that no longer exists; skipped',
+      );
+      return;
+    }
+    const id = await this.record(webhook, event, 'ping', webhookPingPayload(event));
+    if (id) await this.track(this.claimAndAttempt(id));
+  }
+
+  /** Inserts the delivery row (once per webhook and event); resolves with its id, or undefined when it existed. */
+  private async record(
+    webhook: WebhookRow,
+    event: EventEnvelope<unknown>,
+    action: string,
+    content: unknown,
+  ): Promise<string | undefined> {
+    const body = JSON.stringify(content);
+    const headers = deliveryHeaders(webhook.custom_headers, body, this.signingKey(webhook.id));
+    const request: EventRequestMessage = {
+      content,
+      headers: maskedHeaders(headers, webhook.custom_headers),
+      method: 'POST',
+      requestUri: loggableUri(webhook.service_uri),
+      version: '1.1',
+    };
+    const rows = (await this.dataSource.query(
+      `INSERT INTO webhook_deliveries (webhook_id, registry_id, event_id, action, status, attempts, next_attempt_at, request)
+       VALUES ($1, $2, $3, $4, 'pending', 0, now(), $5::jsonb)
+       ON CONFLICT (webhook_id, event_id) DO NOTHING
+       RETURNING id`,
+      [webhook.id, event.registryId, event.id, action, JSON.stringify(request)],
+    )) as Array<{ id: string }>;
+    return rows[0]?.id;
   }
 
   /** One round of the retry loop: claims due deliveries and attempts them. Resolves with the number claimed. */
@@ -309,7 +398,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
         WHERE w.id = d.webhook_id
           AND d.id IN (SELECT id FROM webhook_deliveries WHERE ${where}
                         ORDER BY next_attempt_at LIMIT ${Number(limit)} FOR UPDATE SKIP LOCKED)
-        RETURNING d.id, d.webhook_id, d.event_id, d.attempts, d.request, d.response,
+        RETURNING d.id, d.action, d.webhook_id, d.event_id, d.attempts, d.request, d.response,
                   w.service_uri, w.custom_headers, w.status AS webhook_status`,
       [this.options.leaseMs, ...params],
     )) as unknown;
@@ -323,11 +412,14 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     const attempt = d.attempts + 1;
     const startedAt = new Date().toISOString();
     const body = JSON.stringify(d.request.content);
-    const headers = deliveryHeaders(d.custom_headers, body, webhookSigningKey(d.webhook_id));
+    const headers = deliveryHeaders(d.custom_headers, body, this.signingKey(d.webhook_id));
+    // A ping is the operator's test of the endpoint: one attempt, whatever the webhook's status.
+    const ping = d.action === 'ping';
     const logged = maskedHeaders(headers, d.custom_headers);
     let result: SendResult;
     let permanent = false;
-    if (d.webhook_status !== 'enabled') {
+    let blocked = false;
+    if (d.webhook_status !== 'enabled' && !ping) {
       result = { headers: {}, body: '', truncated: false, durationMs: 0, error: 'the webhook is disabled' };
       permanent = true;
     } else {
@@ -341,6 +433,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
         if (!(err instanceof SsrfRefusedError)) throw err;
         result = { headers: {}, body: '', truncated: false, durationMs: 0, error: err.message };
         permanent = !err.retryable;
+        blocked = permanent;
       }
     }
     if (this.abort.signal.aborted && result.statusCode === undefined) {
@@ -377,7 +470,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     const error = ok
       ? null
       : (result.error ?? `the receiver answered ${result.statusCode ?? '?'} ${result.reasonPhrase ?? ''}`.trim());
-    const giveUp = !ok && (permanent || attempt >= this.options.maxAttempts);
+    const giveUp = !ok && (permanent || ping || attempt >= this.options.maxAttempts);
     const status = ok ? 'succeeded' : giveUp ? 'failed' : 'pending';
     const delayMs = ok || giveUp ? null : jitteredBackoffMs(attempt, this.options.backoff);
     await this.dataSource.query(
@@ -388,6 +481,12 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
         WHERE id = $1`,
       [d.id, status, attempt, JSON.stringify(log), error, delayMs],
     );
+    if (WEBHOOK_ACTIONS.has(d.action)) {
+      berthMetrics().webhookDelivery(result.durationMs / 1000, {
+        outcome: attemptOutcome(ok, blocked, giveUp, result),
+        action: d.action as WebhookAction,
+      });
+    }
     this.log.info(
       {
         deliveryId: d.id,
