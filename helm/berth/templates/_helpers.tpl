@@ -169,6 +169,7 @@ service uses): env entries taken from the Secret. The keys are the env names.
 {{- $keys = append $keys "BERTH_REDIS_URL" }}
 {{- end }}
 {{- $keys = append $keys "BERTH_BOOTSTRAP_CLIENT_SECRET" }}
+{{- $keys = append $keys "BERTH_MASTER_KEY" }}
 {{- $secret := include "berth.secretName" . }}
 {{- range $keys }}
 - name: {{ . }}

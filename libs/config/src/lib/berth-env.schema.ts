@@ -71,6 +71,10 @@ export class BerthEnv {
   @IsOptional() @IsString()
   BERTH_WEBHOOK_ALLOWED_PRIVATE?: string;
 
+  /** Encrypts signing keys and admin passwords at rest: hex or base64 of at least 32 bytes (checked in loadConfig). */
+  @IsOptional() @IsString()
+  BERTH_MASTER_KEY?: string;
+
   // ---- infrastructure ----
   @ValidateIf((e: BerthEnv) => e.BERTH_DATABASE_URL !== undefined)
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'BERTH_DATABASE_URL must be a postgres:// URL' })

@@ -8,6 +8,7 @@ const distributed = {
   BERTH_S3_SECRET_KEY: 'berthsecret123',
   BERTH_KAFKA_BROKERS: '127.0.0.1:59092',
   BERTH_REDIS_URL: 'redis://127.0.0.1:56379',
+  BERTH_MASTER_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
 };
 
 function problemsOf(fn: () => unknown): string[] {
@@ -69,6 +70,17 @@ describe(loadConfig.name, () => {
     expect(text).toMatch(/BERTH_S3_ENDPOINT/);
     expect(text).toMatch(/BERTH_KAFKA_BROKERS/);
     expect(text).toMatch(/BERTH_REDIS_URL/);
+  });
+
+  it('requires a master key of at least 32 bytes in distributed processes, never echoing it', () => {
+    const { BERTH_MASTER_KEY: _key, ...noKey } = distributed;
+    expect(problemsOf(() => loadConfig(noKey, 'distributed')).join()).toMatch(/BERTH_MASTER_KEY is required/);
+    const short = 'c2hvcnQta2V5LXZhbHVl';
+    const text = problemsOf(() => loadConfig({ ...distributed, BERTH_MASTER_KEY: short }, 'distributed')).join();
+    expect(text).toMatch(/BERTH_MASTER_KEY must be hex or base64 of at least 32 bytes/);
+    expect(text).not.toContain(short);
+    expect(loadConfig({ ...distributed, BERTH_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, 'distributed').masterKey).toBeDefined();
+    expect(loadConfig({}, 'embedded').masterKey).toBeUndefined();
   });
 
   it('requires the certificate files with BERTH_TLS=files, and a secret with a client id', () => {

@@ -33,6 +33,11 @@ export interface BerthConfig {
   };
   regions: string[];
   webhookAllowedPrivate: string[];
+  /**
+   * BERTH_MASTER_KEY as given (hex or base64, at least 32 bytes; never logged). Unset only in the embedded
+   * default, which then generates `<data>/master.key` once (libs/identity).
+   */
+  masterKey?: string;
   database: { url?: string; embedded: boolean; migrate: boolean };
   /** `pull`: redirect (307 to a presigned URL) or proxy; the filesystem driver always streams. */
   storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
@@ -101,6 +106,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
   if (mode === 'distributed' && parsed.BERTH_BUS === 'inprocess') {
     problems.push('BERTH_BUS=inprocess only works in the embedded default (one process)');
   }
+  if (mode === 'distributed' && !parsed.BERTH_MASTER_KEY) {
+    problems.push('BERTH_MASTER_KEY is required when services run as separate processes (every service must share it)');
+  }
+  if (parsed.BERTH_MASTER_KEY && !isMasterKey(parsed.BERTH_MASTER_KEY)) {
+    problems.push('BERTH_MASTER_KEY must be hex or base64 of at least 32 bytes');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const regions = parsed.BERTH_REGIONS.split(',');
@@ -128,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    masterKey: parsed.BERTH_MASTER_KEY?.trim(),
     database: {
       url: parsed.BERTH_DATABASE_URL,
       embedded: !parsed.BERTH_DATABASE_URL,
@@ -157,6 +169,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
     log: { level: parsed.BERTH_LOG_LEVEL },
     shutdownTimeoutMs: parsed.BERTH_SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/** Hex, or base64/base64url, decoding to at least 32 bytes (the same rule as @berth/auth's parseMasterKey). */
+function isMasterKey(value: string): boolean {
+  const text = value.trim();
+  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return text.length >= 64;
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return false;
+  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length >= 32;
 }
 
 function flatten(errors: ValidationError[]): string[] {

@@ -19,8 +19,11 @@ export function stackEnv(): Record<string, string> {
   if (missing.length) {
     throw new Error(`the local stack is not configured (${missing.join(', ')} unset): run through npm test or jest's integration project`);
   }
-  return Object.fromEntries(names.map((n) => [n, String(process.env[n])]));
+  return { ...Object.fromEntries(names.map((n) => [n, String(process.env[n])])), BERTH_MASTER_KEY: TEST_MASTER_KEY };
 }
+
+/** The fixed master key of test stacks (distributed processes require one, and every service must share it). */
+export const TEST_MASTER_KEY = 'b3f1c0de5e7a9d24c6b8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5';
 
 /**
  * A private stack on its own ports and data folder, for tests that stop and start servers: the shared
@@ -60,6 +63,6 @@ export class PrivateStack {
       const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim());
       if (m?.[1] && m[2] !== undefined) settings[m[1]] = m[2];
     }
-    return settings;
+    return { ...settings, BERTH_MASTER_KEY: TEST_MASTER_KEY };
   }
 }

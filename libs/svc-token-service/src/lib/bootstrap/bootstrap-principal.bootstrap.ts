@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { hashSecret, verifySecret } from './password-hash.util';
+import { hashSecret, verifySecret } from '@berth/auth';
 
 /** Azure's built-in Owner role definition id (the same GUID in every tenant). */
 export const OWNER_ROLE_DEFINITION_ID = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
