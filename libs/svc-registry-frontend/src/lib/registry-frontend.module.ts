@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { InfraNeed } from '@berth/platform';
+import { AcrModule } from './acr/acr.module';
 import { BlobsModule } from './blobs/blobs.module';
 import { ManifestsModule } from './manifests/manifests.module';
 import { RegistryContextModule } from './registry/registry-context.module';
@@ -16,7 +17,7 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
  * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
  */
 @Module({
-  imports: [RegistryContextModule, BlobsModule, ManifestsModule],
+  imports: [RegistryContextModule, BlobsModule, ManifestsModule, AcrModule],
   controllers: [V2Controller],
   providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
 })

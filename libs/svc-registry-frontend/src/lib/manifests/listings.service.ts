@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
-import { MAX_PAGE_SIZE, MediaTypes, RegistryError, parseDigest, referrerDescriptor, type ReferrerDescriptor } from '@berth/oci';
+import { MAX_PAGE_SIZE, MediaTypes, parseDigest, referrerDescriptor, type ReferrerDescriptor } from '@berth/oci';
 import type { DataSource } from 'typeorm';
 import { RepositoryRecords } from '../registry/repository-records.service';
+import { repositoryUnknown } from './manifest-errors.util';
 
 /** A page of names, and whether more follow (then the caller sends a `Link` header). */
 export interface NamePage {
@@ -36,13 +37,15 @@ export class ListingsService {
 
   /**
    * Tags in lexical order after `last`, at most `n` (default and maximum MAX_PAGE_SIZE, with `more` when
-   * others remain). Tags with `list_enabled = false` are hidden (ACR). An unknown repository is NAME_UNKNOWN.
+   * others remain). Tags with `list_enabled = false` are hidden (ACR), and so is every tag of a repository
+   * with `list_enabled = false` (a repository's attributes apply to everything in it). An unknown repository
+   * is NAME_UNKNOWN.
    */
   async tags(registryId: string, repository: string, n: number | undefined, last: string | undefined): Promise<NamePage> {
     const repo = await this.repositories.find(registryId, repository);
-    if (!repo) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name: repository });
+    if (!repo) throw repositoryUnknown(repository);
     const limit = n ?? MAX_PAGE_SIZE;
-    if (limit === 0) return { items: [], more: false };
+    if (limit === 0 || !repo.listEnabled) return { items: [], more: false };
     const rows = (await this.ds.query(
       `SELECT name FROM tags
         WHERE registry_id = $1 AND repository_id = $2 AND list_enabled AND ($3::text IS NULL OR name > $3)

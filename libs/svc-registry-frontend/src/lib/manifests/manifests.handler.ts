@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { MAX_MANIFEST_BYTES, assertManifestSize, mediaTypeOfContentType } from '@berth/oci';
 import { queryParams, type RouteOf, type V2Request } from '../routing/v2-request';
 import { clientContentType } from '../routing/raw-body.middleware';
+import { ManifestDeletes } from './manifest-deletes.service';
 import { ManifestsService } from './manifests.service';
 import { BodyTooLargeError, readCappedBody } from './read-capped-body.util';
 import { eventRequestInfo } from './request-info.util';
@@ -12,7 +13,10 @@ import { eventRequestInfo } from './request-info.util';
  */
 @Injectable()
 export class ManifestsHandler {
-  constructor(private readonly manifests: ManifestsService) {}
+  constructor(
+    private readonly manifests: ManifestsService,
+    private readonly deletes: ManifestDeletes,
+  ) {}
 
   /**
    * Answers the stored bytes with their stored media type (the simplest content negotiation every client
@@ -54,6 +58,7 @@ export class ManifestsHandler {
     }
     const result = await this.manifests.put({
       registryId: registry.id,
+      homeRegion: registry.location,
       repository: route.name,
       reference: route.reference,
       extraTags: queryParams(ctx.query, 'tag'),
@@ -71,10 +76,10 @@ export class ManifestsHandler {
     await reply.send();
   }
 
-  /** 202 on success (distribution-spec end-9); see ManifestsService.delete for tags, locks and events. */
+  /** 202 on success (distribution-spec end-9); see ManifestDeletes for tags, locks and events. */
   async delete(ctx: V2Request<RouteOf<'manifest'>>): Promise<void> {
     const { registry, route, req, reply } = ctx;
-    await this.manifests.delete(registry.id, route.name, route.reference, eventRequestInfo(req));
+    await this.deletes.deleteReference(registry, route.name, route.reference, eventRequestInfo(req));
     await reply.status(202).header('content-length', '0').send();
   }
 }

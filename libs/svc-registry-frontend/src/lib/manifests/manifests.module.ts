@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { RegistryContextModule } from '../registry/registry-context.module';
 import { CatalogHandler } from './catalog.handler';
 import { ListingsService } from './listings.service';
+import { ManifestConfigReader } from './manifest-config.service';
+import { ManifestDeletes } from './manifest-deletes.service';
 import { ManifestsHandler } from './manifests.handler';
 import { ManifestsService } from './manifests.service';
 import { ReferrersHandler } from './referrers.handler';
@@ -10,7 +12,16 @@ import { TagsHandler } from './tags.handler';
 /** Manifests and tags (with their outbox events), the tag list, the catalog and the referrers API. */
 @Module({
   imports: [RegistryContextModule],
-  providers: [ManifestsService, ListingsService, ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler],
-  exports: [ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler],
+  providers: [
+    ManifestsService,
+    ManifestDeletes,
+    ManifestConfigReader,
+    ListingsService,
+    ManifestsHandler,
+    TagsHandler,
+    CatalogHandler,
+    ReferrersHandler,
+  ],
+  exports: [ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler, ManifestDeletes, ListingsService],
 })
 export class ManifestsModule {}

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import {
-  MediaTypes,
   type ParsedManifest,
   RegistryError,
   assertTag,
@@ -12,6 +11,8 @@ import {
 } from '@berth/oci';
 import type { DataSource, EntityManager } from 'typeorm';
 import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
+import { ManifestConfigReader, chartIdentity, imagePlatform, type ImagePlatform } from './manifest-config.service';
+import { denied, manifestUnknown } from './manifest-errors.util';
 import { parseManifestReference } from './manifest-reference.util';
 import { buildRegistryEvent, writeOutbox, type EventRequestInfo, type RegistryEventData } from './registry-events';
 
@@ -21,12 +22,10 @@ import { buildRegistryEvent, writeOutbox, type EventRequestInfo, type RegistryEv
  */
 export const MAX_TAGS_PER_PUT = 32;
 
-/** Helm sets these annotations on the chart manifest (`helm push`), which saves reading the config blob. */
-const HELM_NAME_ANNOTATION = 'org.opencontainers.image.title';
-const HELM_VERSION_ANNOTATION = 'org.opencontainers.image.version';
-
 export interface PutManifestCommand {
   readonly registryId: string;
+  /** The registry's home region: where pushed blobs (the config among them) are stored. */
+  readonly homeRegion: string;
   readonly repository: string;
   /** The path `<reference>`: a tag or a digest. */
   readonly reference: string;
@@ -64,16 +63,6 @@ interface ManifestRow {
   tag_read: boolean | null;
 }
 
-interface LinkRow {
-  digest: string;
-  media_type: string;
-  size: string | number;
-  delete_enabled: boolean;
-  write_enabled: boolean;
-  is_chart: boolean;
-  annotations: Record<string, string> | null;
-}
-
 /**
  * Manifests and tags of a repository (distribution-spec v1.1 "Pushing/Pulling/Deleting manifests"), with the
  * ACR locks (changeable attributes, acr.md §8.4) and the outbox events (acr.md §5). Every query is scoped by
@@ -85,12 +74,19 @@ export class ManifestsService {
   constructor(
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly repositories: RepositoryRecords,
+    private readonly configs: ManifestConfigReader,
   ) {}
 
   /**
    * Validates and stores a manifest, its references, its tags and one `push` (or `chart_push`) event per
    * tag (one without a tag when pushed by digest only), all in one transaction. Nothing is stored when
    * anything is refused.
+   *
+   * The config blob of an image or chart is read first (outside the transaction, best effort) for what ACR
+   * lists but the manifest does not carry: the image platform (`architecture`, `os`) and the chart name and
+   * version. A Helm chart (config `application/vnd.cncf.helm.config.v1+json`) raises `chart_push` INSTEAD of
+   * `push`, with ACR's chart payload (acr.md §5.2: `size` without `length`, `name`, `version`, no `request`):
+   * in ACR these are separate actions a webhook subscribes to, and one push must not notify twice.
    */
   async put(cmd: PutManifestCommand): Promise<PutManifestResult> {
     const ref = parseManifestReference(cmd.reference);
@@ -109,6 +105,8 @@ export class ManifestsService {
       });
     }
     const refs = referencesOf(parsed);
+    const config = parsed.kind === 'image' ? await this.configs.read(cmd.registryId, cmd.homeRegion, parsed.config) : undefined;
+    const chart = isHelmChart(parsed);
 
     await this.ds.transaction(async (em) => {
       const repo = await this.repositories.findOrCreate(cmd.registryId, cmd.repository, em);
@@ -121,7 +119,7 @@ export class ManifestsService {
       )) as Array<{ write_enabled: boolean }>;
       if (link[0] && !link[0].write_enabled) throw denied('the manifest is write-locked', { digest: parsed.digest });
 
-      await insertManifest(em, cmd.registryId, parsed, cmd.body, refs);
+      await insertManifest(em, cmd.registryId, parsed, cmd.body, refs, chart ? { architecture: null, os: null } : imagePlatform(config));
       await em.query(
         `INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3)
          ON CONFLICT (repository_id, digest) DO NOTHING`,
@@ -129,18 +127,12 @@ export class ManifestsService {
       );
       for (const tag of tags) await upsertTag(em, repo, tag, parsed.digest);
 
-      const chart = isHelmChart(parsed);
-      const chartTarget = chart ? chartNameVersion(parsed) : {};
       for (const tag of tags.length ? tags : [undefined]) {
-        const target: RegistryEventData['target'] = {
-          mediaType: parsed.mediaType,
-          size: parsed.size,
-          digest: parsed.digest,
-          length: parsed.size,
-          repository: repo.name,
-          ...(tag === undefined ? {} : { tag }),
-          ...chartTarget,
-        };
+        const common = { mediaType: parsed.mediaType, size: parsed.size, digest: parsed.digest };
+        const tagPart = tag === undefined ? {} : { tag };
+        const target: RegistryEventData['target'] = chart
+          ? { ...common, repository: repo.name, ...tagPart, ...chartIdentity(parsed.annotations, config, repo.name, tag) }
+          : { ...common, length: parsed.size, repository: repo.name, ...tagPart };
         await writeOutbox(
           em,
           buildRegistryEvent({ registryId: cmd.registryId, action: chart ? 'chart_push' : 'push', target, request: cmd.request }),
@@ -194,87 +186,9 @@ export class ManifestsService {
       ...(row.content ? { content: row.content } : {}),
     };
   }
-
-  /**
-   * DELETE by tag removes the tag only; by digest it removes the manifest from the repository with every
-   * tag pointing at it (distribution-spec "Deleting tags/manifests", 202). The manifest row itself stays
-   * while other repositories link it (garbage collection removes unlinked ones).
-   *
-   * Locks (ACR, acr.md §8.4): a tag or manifest with `delete_enabled = false` or `write_enabled = false`
-   * refuses deletion (DENIED 403), and so does every manifest delete that would take a locked tag with it;
-   * a write-locked repository refuses both. A repository's own `delete_enabled = false` protects only the
-   * repository itself ("prevent deletion of the repository but allow individual images to be deleted").
-   *
-   * Events (acr.md §5.1): a manifest delete writes `delete` (`chart_delete` for a Helm chart) in the same
-   * transaction; a tag delete writes none, as ACR.
-   */
-  async delete(registryId: string, repository: string, reference: string, request: EventRequestInfo): Promise<void> {
-    const ref = parseManifestReference(reference);
-    await this.ds.transaction(async (em) => {
-      const repo = await this.repositories.find(registryId, repository, em);
-      if (!repo) throw manifestUnknown(reference);
-      if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
-
-      if (ref.kind === 'tag') {
-        const tags = (await em.query(
-          `SELECT delete_enabled, write_enabled FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE`,
-          [repo.id, ref.tag],
-        )) as Array<{ delete_enabled: boolean; write_enabled: boolean }>;
-        const tag = tags[0];
-        if (!tag) throw manifestUnknown(reference);
-        if (!tag.delete_enabled || !tag.write_enabled) throw denied('the tag is locked', { tag: ref.tag });
-        await em.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repo.id, ref.tag]);
-        return;
-      }
-
-      const links = (await em.query(
-        `SELECT rm.digest, m.media_type, m.size, rm.delete_enabled, rm.write_enabled, m.annotations,
-                (m.config_media_type IS NOT DISTINCT FROM $4) AS is_chart
-           FROM repository_manifests rm
-           JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
-          WHERE rm.registry_id = $1 AND rm.repository_id = $2 AND rm.digest = $3
-            FOR UPDATE OF rm`,
-        [registryId, repo.id, ref.digest.value, MediaTypes.HelmConfig],
-      )) as LinkRow[];
-      const link = links[0];
-      if (!link) throw manifestUnknown(reference);
-      if (!link.delete_enabled || !link.write_enabled) throw denied('the manifest is locked', { digest: link.digest });
-      const locked = (await em.query(
-        `SELECT name FROM tags WHERE repository_id = $1 AND manifest_digest = $2 AND NOT (delete_enabled AND write_enabled)
-          ORDER BY name LIMIT 1 FOR UPDATE`,
-        [repo.id, link.digest],
-      )) as Array<{ name: string }>;
-      if (locked[0]) throw denied('a tag of the manifest is locked', { digest: link.digest, tag: locked[0].name });
-
-      await em.query(`DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2`, [repo.id, link.digest]);
-      await em.query(`DELETE FROM repository_manifests WHERE repository_id = $1 AND digest = $2`, [repo.id, link.digest]);
-      const chart = link.is_chart;
-      await writeOutbox(
-        em,
-        buildRegistryEvent({
-          registryId,
-          action: chart ? 'chart_delete' : 'delete',
-          target: {
-            mediaType: link.media_type,
-            digest: link.digest,
-            repository: repo.name,
-            ...(chart ? chartNameVersionFrom(link.annotations ?? undefined) : {}),
-          },
-          request,
-        }),
-      );
-    });
-  }
 }
 
-function manifestUnknown(reference: string): RegistryError {
-  return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { reference: reference.slice(0, 200) });
-}
 
-/** DENIED 403: the ACR answer to an operation a lock (changeable attribute) forbids. */
-function denied(reason: string, detail: Record<string, unknown>): RegistryError {
-  return new RegistryError('DENIED', `the operation is disallowed: ${reason}`, detail);
-}
 
 /**
  * Every blob (config, layers) and child manifest (index entries) must already be in THIS repository: a blob
@@ -318,13 +232,14 @@ async function insertManifest(
   parsed: ParsedManifest,
   body: Buffer,
   refs: readonly ContentReference[],
+  platform: ImagePlatform,
 ): Promise<void> {
   const config = parsed.kind === 'image' ? parsed.config : undefined;
   // Same digest, same bytes: a manifest already stored (by this or another repository) is kept as is.
   await em.query(
     `INSERT INTO manifests (registry_id, digest, media_type, artifact_type, subject_digest, config_digest,
-                            config_media_type, size, content, annotations)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)
+                            config_media_type, size, content, annotations, architecture, os)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
      ON CONFLICT (registry_id, digest) DO NOTHING`,
     [
       registryId,
@@ -337,6 +252,8 @@ async function insertManifest(
       parsed.size,
       body,
       parsed.annotations === undefined ? null : JSON.stringify(parsed.annotations),
+      platform.architecture,
+      platform.os,
     ],
   );
   const blobs = refs.filter((r) => r.kind === 'blob').map((r) => r.digest);
@@ -370,14 +287,4 @@ async function upsertTag(em: EntityManager, repo: RepositoryRecord, tag: string,
     [repo.id, tag, repo.registryId, digest],
   )) as unknown[];
   if (rows.length === 0) throw denied('the tag is write-locked', { tag });
-}
-
-function chartNameVersion(parsed: ParsedManifest): { name?: string; version?: string } {
-  return chartNameVersionFrom(parsed.annotations);
-}
-
-function chartNameVersionFrom(annotations: Readonly<Record<string, string>> | undefined): { name?: string; version?: string } {
-  const name = annotations?.[HELM_NAME_ANNOTATION];
-  const version = annotations?.[HELM_VERSION_ANNOTATION];
-  return { ...(name === undefined ? {} : { name }), ...(version === undefined ? {} : { version }) };
 }

@@ -14,10 +14,18 @@ describe(buildRegistryEvent.name, () => {
 
   it('should carry the traceparent on the envelope and keep it out of the ACR request object', () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const env = buildRegistryEvent({ registryId: 'r', action: 'chart_delete', target, request: { ...request, traceparent } });
+    const env = buildRegistryEvent({ registryId: 'r', action: 'delete', target, request: { ...request, traceparent } });
     expect(env.traceparent).toBe(traceparent);
     expect(env.data.request).toEqual(request);
+    expect(env.type).toBe('ImageDeleted');
+  });
+
+  it('should leave the request object out of chart events, as ACR chart payloads carry none', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const env = buildRegistryEvent({ registryId: 'r', action: 'chart_delete', target, request: { ...request, traceparent } });
     expect(env.type).toBe('ChartDeleted');
+    expect(env.traceparent).toBe(traceparent);
+    expect(env.data).not.toHaveProperty('request');
   });
 
   it('should give every event a new id', () => {

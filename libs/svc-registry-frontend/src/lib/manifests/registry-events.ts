@@ -19,6 +19,8 @@ export const EVENT_TYPES: Record<RegistryEventAction, string> = {
   chart_delete: 'ChartDeleted',
 };
 
+const CHART_ACTIONS: ReadonlySet<RegistryEventAction> = new Set(['chart_push', 'chart_delete']);
+
 /** Version of `RegistryEventData` inside one envelope type; additive changes only. */
 export const REGISTRY_EVENT_VERSION = 1;
 
@@ -40,7 +42,8 @@ export interface RegistryEventData {
     readonly name?: string;
     readonly version?: string;
   };
-  readonly request: { readonly id: string; readonly host: string; readonly method: string; readonly useragent: string };
+  /** The HTTP request that caused the event; absent on chart events, as in ACR's chart payload (acr.md §5.2). */
+  readonly request?: { readonly id: string; readonly host: string; readonly method: string; readonly useragent: string };
 }
 
 /** What the HTTP request contributes to an event (ACR's `request` object). */
@@ -70,7 +73,7 @@ export function buildRegistryEvent(input: NewRegistryEvent, now: Date = new Date
     registryId: input.registryId,
     occurredAt: now,
     ...(traceparent === undefined ? {} : { traceparent }),
-    data: { id, timestamp: now.toISOString(), action: input.action, target: input.target, request },
+    data: { id, timestamp: now.toISOString(), action: input.action, target: input.target, ...(CHART_ACTIONS.has(input.action) ? {} : { request }) },
   });
 }
 
