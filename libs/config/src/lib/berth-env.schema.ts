@@ -75,6 +75,17 @@ export class BerthEnv {
   @IsOptional() @IsString()
   BERTH_MASTER_KEY?: string;
 
+  /** Distributed mode: where registry-frontend forwards `/oauth2/*` (token-service's base URL). Unset: the frontend serves no token routes. */
+  @IsOptional() @Matches(/^https?:\/\/[^\s/]+\/?$/, { message: 'BERTH_TOKEN_SERVICE_URL must be an http(s) URL (scheme, host and port)' })
+  BERTH_TOKEN_SERVICE_URL?: string;
+
+  /**
+   * JSON overriding figures of the SKU catalog (libs/tiers), keyed by SKU name, e.g.
+   * `{"Basic":{"storageLimitBytes":1048576,"throttle":{"read":{"perRegistry":5}}}}`. For raised limits and tests.
+   */
+  @IsOptional() @IsString()
+  BERTH_TIER_OVERRIDES?: string;
+
   // ---- infrastructure ----
   @ValidateIf((e: BerthEnv) => e.BERTH_DATABASE_URL !== undefined)
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'BERTH_DATABASE_URL must be a postgres:// URL' })

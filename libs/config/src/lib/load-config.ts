@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
+import { TierCatalog, TierOverridesError } from '@berth/tiers';
 import path from 'node:path';
 import { BerthEnv } from './berth-env.schema';
 
@@ -38,6 +39,10 @@ export interface BerthConfig {
    * default, which then generates `<data>/master.key` once (libs/identity).
    */
   masterKey?: string;
+  /** BERTH_TIER_OVERRIDES, checked at start-up; feed it to `new TierCatalog()` of @berth/tiers. */
+  tierOverrides?: string;
+  /** Distributed mode: token-service's base URL, to which registry-frontend forwards `/oauth2/*`. */
+  tokenServiceUrl?: string;
   database: { url?: string; embedded: boolean; migrate: boolean };
   /** `pull`: redirect (307 to a presigned URL) or proxy; the filesystem driver always streams. */
   storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
@@ -112,6 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
   if (parsed.BERTH_MASTER_KEY && !isMasterKey(parsed.BERTH_MASTER_KEY)) {
     problems.push('BERTH_MASTER_KEY must be hex or base64 of at least 32 bytes');
   }
+  if (parsed.BERTH_TIER_OVERRIDES) {
+    try {
+      new TierCatalog(parsed.BERTH_TIER_OVERRIDES);
+    } catch (e) {
+      problems.push(e instanceof TierOverridesError ? e.message : 'BERTH_TIER_OVERRIDES is invalid');
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const regions = parsed.BERTH_REGIONS.split(',');
@@ -135,6 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
       resourceGroup: 'berth',
     },
     regions,
+    tokenServiceUrl: parsed.BERTH_TOKEN_SERVICE_URL?.replace(/\/+$/, ''),
+    tierOverrides: parsed.BERTH_TIER_OVERRIDES || undefined,
     webhookAllowedPrivate: (parsed.BERTH_WEBHOOK_ALLOWED_PRIVATE ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -2,6 +2,7 @@ import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from 
 import { APP_FILTER } from '@nestjs/core';
 import type { InfraNeed } from '@berth/platform';
 import { AcrModule } from './acr/acr.module';
+import { DataPlaneAuthModule } from './auth/data-plane-auth.module';
 import { BlobsModule } from './blobs/blobs.module';
 import { ManifestsModule } from './manifests/manifests.module';
 import { RegistryContextModule } from './registry/registry-context.module';
@@ -17,7 +18,7 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
  * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
  */
 @Module({
-  imports: [RegistryContextModule, BlobsModule, ManifestsModule, AcrModule],
+  imports: [RegistryContextModule, DataPlaneAuthModule, BlobsModule, ManifestsModule, AcrModule],
   controllers: [V2Controller],
   providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
 })

@@ -1,8 +1,6 @@
+import type { RepositoryAction } from '@berth/auth';
 import { RegistryError, isRepositoryName } from '@berth/oci';
 import { parseV2Route } from '../routing/v2-route.util';
-
-/** A repository action a data-plane request needs (the Docker scope grammar's actions, as ACR names them). */
-export type RepositoryAction = 'pull' | 'push' | 'delete' | 'metadata_read' | 'metadata_write';
 
 /** What one data-plane request needs before any handler runs (or lookup happens). */
 export type RequiredAccess =

@@ -3,6 +3,9 @@ import { DATA_SOURCE } from '@berth/db';
 import type { DataSource, EntityManager } from 'typeorm';
 import { RepositoryRecords } from '../registry/repository-records.service';
 
+
+/** How many repositories holding a digest an automatic mount considers when the caller may pull only some. */
+const MOUNT_CANDIDATES = 200;
 /** A blob as a repository sees it: only blobs linked to the repository exist for it. */
 export interface LinkedBlob {
   readonly digest: string;
@@ -83,17 +86,23 @@ export class BlobLinks {
    * Cross-repository mount: links `digest` to repository `name` when the blob is linked to repository `from`
    * of the same registry, or, with `from` undefined ("automatic content discovery", distribution-spec), to any
    * repository of the registry. Resolves true when linked (also when it already was), false when the source
-   * has no such blob; then nothing changes (the repository is not even created).
-   *
-   * TODO(auth): with token auth, the `from`-less mount must also check that the caller may pull some
-   * repository holding the blob; until then any repository of the same registry qualifies.
+   * has no such blob; then nothing changes (the repository is not even created). Without `from`, only a
+   * repository the caller may pull qualifies (`mayPull`; the caller checks `from` itself).
    */
-  async mount(registryId: string, name: string, digest: string, from: string | undefined): Promise<boolean> {
+  async mount(
+    registryId: string,
+    name: string,
+    digest: string,
+    from: string | undefined,
+    mayPull: 'all' | ((repository: string) => boolean) = 'all',
+  ): Promise<boolean> {
     return this.ds.transaction(async (em) => {
       const source = (await em.query(
         from === undefined
-          ? `SELECT 1 FROM repository_blobs rb JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
-              WHERE rb.registry_id = $1 AND rb.digest = $2 LIMIT 1`
+          ? `SELECT r.name FROM repository_blobs rb
+               JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
+               JOIN repositories r ON r.registry_id = rb.registry_id AND r.id = rb.repository_id
+              WHERE rb.registry_id = $1 AND rb.digest = $2 LIMIT ${mayPull === 'all' ? 1 : MOUNT_CANDIDATES}`
           : `SELECT 1 FROM repositories r
                JOIN repository_blobs rb ON rb.registry_id = r.registry_id AND rb.repository_id = r.id
                JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
@@ -103,6 +112,7 @@ export class BlobLinks {
         from === undefined ? [registryId, digest] : [registryId, digest, from],
       )) as unknown[];
       if (source.length === 0) return false;
+      if (from === undefined && mayPull !== 'all' && !(source as Array<{ name: string }>).some((s) => mayPull(s.name))) return false;
       const repo = await this.repositories.findOrCreate(registryId, name, em);
       await this.insertLink(em, registryId, repo.id, digest);
       return true;

@@ -1,7 +1,7 @@
 import { CACHE_STORE, type KeyValueStore } from '@berth/cache';
 import { serviceRoot, startService, type RunningService } from '@berth/platform';
 import { BLOB_STORES, type BlobStores } from '@berth/storage';
-import { freePort, migratedDatabase, pollUntil, stackEnv } from '@berth/testing';
+import { freePort, migratedDatabase, pollUntil, seedServicePrincipal, stackEnv, subscriptionScope } from '@berth/testing';
 import { request } from 'node:http';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -52,7 +52,7 @@ function rawRequest(method: string, url: string, headers: Record<string, string>
 }
 
 /** Inserts the tenancy rows and two registries: `default` (bare host) and `othertenant`. */
-async function seed(pg: Client): Promise<{ defaultId: string; otherId: string }> {
+async function seed(pg: Client): Promise<{ defaultId: string; otherId: string; auth: string }> {
   const t = await pg.query<{ id: string }>(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`);
   const s = await pg.query<{ id: string }>(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [t.rows[0]?.id]);
   const sub = s.rows[0]?.id;
@@ -66,7 +66,12 @@ async function seed(pg: Client): Promise<{ defaultId: string; otherId: string }>
     );
     ids.push(String(r.rows[0]?.id));
   }
-  return { defaultId: ids[0] ?? '', otherId: ids[1] ?? '' };
+  // Owner of the subscription: every data-plane action on both registries, through Basic auth as ACR accepts.
+  const owner = await seedServicePrincipal(
+    { query: (q: string, params?: unknown[]) => pg.query(q, params).then((r) => r.rows) },
+    { tenantId: String(t.rows[0]?.id), role: 'Owner', scope: subscriptionScope(String(sub)), subscriptionId: sub },
+  );
+  return { defaultId: ids[0] ?? '', otherId: ids[1] ?? '', auth: owner.basic };
 }
 
 describe.each([
@@ -78,7 +83,7 @@ describe.each([
   let dataDir: string;
   let env: Record<string, string>;
   let svc: RunningService;
-  let ids: { defaultId: string; otherId: string };
+  let ids: { defaultId: string; otherId: string; auth: string };
 
   async function start(extra: Record<string, string> = {}): Promise<RunningService> {
     return startService(
@@ -96,7 +101,8 @@ describe.each([
     p: string,
     init: { body?: Buffer | ReadableStream<Uint8Array>; headers?: Record<string, string>; host?: string; base?: RunningService } = {},
   ): Promise<Res> {
-    const headers: Record<string, string> = { ...(init.headers ?? {}) };
+    const headers: Record<string, string> = { authorization: ids.auth, ...(init.headers ?? {}) };
+    if (headers['authorization'] === '') delete headers['authorization'];
     if (init.host || p.includes('%2e')) {
       // fetch drops a Host header (a forbidden header) and normalises `%2e%2e` segments: use node:http.
       if (init.body instanceof ReadableStream) throw new Error('streamed bodies go through fetch');

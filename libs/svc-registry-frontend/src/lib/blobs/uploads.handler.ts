@@ -55,7 +55,9 @@ export class UploadsHandler {
       if (from !== undefined && !isRepositoryName(from)) {
         throw new RegistryError('NAME_INVALID', 'invalid repository name', { from: from.slice(0, 300) });
       }
-      if (await this.links.mount(registry.id, route.name, digest, from)) {
+      // A mount reads its source: only from repositories the caller may pull (else the spec's fallback, an upload).
+      const mayPull = ctx.access.canEverywhere('pull') ? 'all' : (repo: string) => ctx.access.can('pull', repo);
+      if ((from === undefined || ctx.access.can('pull', from)) && (await this.links.mount(registry.id, route.name, digest, from, mayPull))) {
         drainBody(req);
         await blobCreated(reply, route.name, digest);
         return;

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DataPlaneAccess } from '../auth/data-plane-access';
 import type { RegistryRef } from '../registry/registry-ref';
 import type { V2Route } from './v2-route.util';
 
@@ -8,6 +9,8 @@ export interface V2Request<R extends V2Route = V2Route> {
   readonly route: R;
   readonly req: FastifyRequest;
   readonly reply: FastifyReply;
+  /** What the authenticated caller may do (set by the authorization guard before the handler runs). */
+  readonly access: DataPlaneAccess;
   /** Query parameters; repeated ones become arrays. */
   readonly query: Record<string, string | string[] | undefined>;
 }

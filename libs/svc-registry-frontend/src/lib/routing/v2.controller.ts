@@ -1,6 +1,7 @@
 import { All, Controller, Req, Res } from '@nestjs/common';
 import { RegistryError } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { accessOf } from '../auth/data-plane-access';
 import { BlobsHandler } from '../blobs/blobs.handler';
 import { UploadsHandler } from '../blobs/uploads.handler';
 import { CatalogHandler } from '../manifests/catalog.handler';
@@ -33,7 +34,9 @@ export class V2Controller {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
     const route = parseV2Route(req.url.split('?')[0] ?? '');
     const registry = await this.registries.resolve(req.headers.host);
-    const ctx: V2Request = { registry, route, req, reply, query: (req.query ?? {}) as V2Request['query'] };
+    const access = accessOf(req);
+    if (!access) throw new RegistryError('UNAUTHORIZED', 'authentication required');
+    const ctx: V2Request = { registry, route, req, reply, access, query: (req.query ?? {}) as V2Request['query'] };
     await this.dispatch(ctx, req.method);
   }
 

@@ -1,0 +1,51 @@
+import { BUILT_IN_ROLES, hashSecret, type BuiltInRoleName } from '@berth/auth';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+/** Something that runs SQL (a TypeORM DataSource or EntityManager). */
+export interface Sql {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+/** A service principal a test signs in with. */
+export interface TestPrincipal {
+  principalId: string;
+  clientId: string;
+  secret: string;
+  /** `Basic base64(clientId:secret)`, accepted directly on /v2 and /acr/v1 as ACR does. */
+  basic: string;
+}
+
+/** `Basic base64(username:password)`. */
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * Creates a service principal in `tenantId` holding `role` at `scope` (an ARM id: a subscription, resource group
+ * or registry), the way the management API records them. The secret is random and hashed as token-service
+ * stores it; tests use the returned Basic header or the client id and secret in the token flow.
+ */
+export async function seedServicePrincipal(
+  sql: Sql,
+  args: { tenantId: string; role: BuiltInRoleName; scope: string; subscriptionId?: string; registryId?: string; displayName?: string },
+): Promise<TestPrincipal> {
+  const clientId = randomUUID();
+  const secret = randomBytes(24).toString('base64url');
+  const [row] = (await sql.query(
+    `INSERT INTO principals (tenant_id, kind, display_name, client_id, password_hash)
+     VALUES ($1, 'ServicePrincipal', $2, $3, $4) RETURNING id`,
+    [args.tenantId, args.displayName ?? 'test principal', clientId, await hashSecret(secret)],
+  )) as Array<{ id: string }>;
+  const principalId = row?.id ?? '';
+  await sql.query(
+    `INSERT INTO role_assignments (principal_id, role_definition_id, scope, subscription_id, registry_id)
+     VALUES ($1, $2, $3, $4, $5)`,
+    [principalId, BUILT_IN_ROLES[args.role], args.scope, args.subscriptionId ?? null, args.registryId ?? null],
+  );
+  return { principalId, clientId, secret, basic: basicAuth(clientId, secret) };
+}
+
+/** The ARM id of a subscription, the scope an Owner of everything in it is assigned at. */
+export function subscriptionScope(subscriptionId: string): string {
+  return `/subscriptions/${subscriptionId}`;
+}
