@@ -1,6 +1,7 @@
 export { EVENT_BUS } from './lib/event-bus.port';
 export type {
   BusMessage,
+  ConsumerLag,
   EventBus,
   EventBusLogger,
   MessageHandler,

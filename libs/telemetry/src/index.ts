@@ -53,12 +53,14 @@ export {
   injectTraceHeaders,
   withConsumerSpan,
   withProducerSpan,
+  withProducerSpans,
   withSpan,
 } from './lib/propagation';
-export type { BusSystem, ConsumedMessage, MessageHeaders } from './lib/propagation';
+export type { BusSystem, ConsumedMessage, MessageHeaders, ProducedMessage } from './lib/propagation';
 export { traceLogFields } from './lib/log-fields';
 export type { TraceLogFields } from './lib/log-fields';
 export { setHttpRoute } from './lib/http-route';
 // For tests and local debugging: a minimal OTLP/HTTP receiver.
 export { startOtlpReceiver } from './lib/testing/otlp-receiver';
 export type { OtlpReceiver, ReceivedRequest, ReceivedSpan } from './lib/testing/otlp-receiver';
+export { useTestTracing } from './lib/testing/test-tracing';

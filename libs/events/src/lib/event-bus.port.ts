@@ -112,6 +112,20 @@ export interface EventBus {
 
   /** Stops every subscription of this adapter and releases its connections. Idempotent. */
   close(): Promise<void>;
+
+  /**
+   * How many messages of each topic `groupId` has yet to handle (end offset minus committed offset, summed over
+   * partitions; partitions the group never committed count 0). For the consumer-lag gauge; rejects like `ping`
+   * when the broker cannot be reached. Optional: an adapter without it reports no lag.
+   */
+  consumerLag?(groupId: string, topics: readonly string[]): Promise<ConsumerLag[]>;
+}
+
+/** A consumer group's backlog on one topic. */
+export interface ConsumerLag {
+  topic: string;
+  /** Messages published but not yet handled (committed) by the group. */
+  lag: number;
 }
 
 /** Minimal structured logger (pino-compatible: fields first, then the message). */

@@ -14,6 +14,7 @@ import {
   injectTraceHeaders,
   withConsumerSpan,
   withProducerSpan,
+  withProducerSpans,
   withSpan,
 } from './propagation';
 import { traceLogFields } from './log-fields';
@@ -166,6 +167,50 @@ describe('trace context in event headers (W3C traceparent)', () => {
     expect(producer?.parentSpanContext?.spanId).toBe(SPAN_ID);
     expect(headers['berth-event-id']).toBe('e1');
     expect(headers['traceparent']).toBe(`00-${TRACE_ID}-${producer?.spanContext().spanId}-01`);
+  });
+
+  it('a batch gets one producer span per message, each under its own stored trace, and instrumentations are muted', async () => {
+    const other = `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`;
+    const inner: Array<ReturnType<typeof trace.getActiveSpan>> = [];
+    const headers = await withProducerSpans(
+      'registry-events',
+      [
+        { traceparent: TRACEPARENT, headers: { 'berth-event-id': 'e1' }, eventId: 'e1' },
+        { traceparent: other, eventId: 'e2' },
+        { eventId: 'e3' },
+      ],
+      {},
+      (h) => {
+        // What a client instrumentation would do inside the publish: start a span and inject it.
+        const span = trace.getTracer('kafkajs').startSpan('send');
+        inner.push(span);
+        injectTraceHeaders(h[0], trace.setSpan(context.active(), span));
+        span.end();
+        return Promise.resolve(h);
+      },
+    );
+    const finished = tracing.spans.getFinishedSpans();
+    expect(finished).toHaveLength(3);
+    expect(inner[0]?.isRecording()).toBe(false);
+    const [a, b, c] = finished;
+    expect(a?.spanContext().traceId).toBe(TRACE_ID);
+    expect(a?.parentSpanContext?.spanId).toBe(SPAN_ID);
+    expect(b?.spanContext().traceId).toBe('1'.repeat(32));
+    expect(b?.parentSpanContext?.spanId).toBe('2'.repeat(16));
+    expect(c?.parentSpanContext).toBeUndefined();
+    expect(headers[0]).toEqual({ 'berth-event-id': 'e1', traceparent: `00-${TRACE_ID}-${a?.spanContext().spanId}-01` });
+    expect(headers[1]?.['traceparent']).toBe(`00-${'1'.repeat(32)}-${b?.spanContext().spanId}-01`);
+    expect(finished.every((s) => s.kind === SpanKind.PRODUCER && s.name === 'send registry-events')).toBe(true);
+  });
+
+  it('a failed batch publish marks every producer span failed and rethrows', async () => {
+    await expect(
+      withProducerSpans('t', [{ traceparent: TRACEPARENT }, {}], {}, () => Promise.reject(new Error('down'))),
+    ).rejects.toThrow('down');
+    expect(tracing.spans.getFinishedSpans().map((s) => s.status.code)).toEqual([
+      SpanStatusCode.ERROR,
+      SpanStatusCode.ERROR,
+    ]);
   });
 
   it('log fields are empty outside a trace', () => {

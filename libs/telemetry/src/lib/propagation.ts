@@ -10,7 +10,12 @@ import {
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  CompositePropagator,
+  suppressTracing,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core';
 import { BerthSpanAttr } from './attributes';
 
 /** The tracer of Berth's own spans (HTTP, Postgres, Kafka, ... come from their instrumentations). */
@@ -177,4 +182,60 @@ export function withSpan<T>(name: string, attributes: Attributes, fn: (span: Spa
 /** Sets Berth attributes (`berth.registry_id`, `berth.digest`, ...) on the active span, if any. */
 export function annotateActiveSpan(attributes: Attributes): void {
   trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/** One message of a batch published under `withProducerSpans`. */
+export interface ProducedMessage {
+  /** The stored trace context to continue (an outbox row's `traceparent`); absent: a new trace. */
+  traceparent?: string;
+  /** The message's headers; the result has these plus this message's span context. */
+  headers?: MessageHeaders;
+  /** The envelope id: recorded as `berth.event_id`. */
+  eventId?: string;
+}
+
+/**
+ * Publishes a batch whose messages belong to different traces (the outbox relay's: each row continues the request
+ * that wrote it): one PRODUCER span `send <topic>` per message, each a child of that message's `traceparent`,
+ * whose context goes into that message's headers. `fn` publishes with those headers and runs with tracing
+ * suppressed, so a client instrumentation (kafkajs) neither adds a span parented on whatever is active nor
+ * overwrites the headers. Every span ends when `fn` settles, marked failed when it rejects.
+ */
+export async function withProducerSpans<T>(
+  topic: string,
+  messages: readonly ProducedMessage[],
+  options: { system?: BusSystem; attributes?: Attributes },
+  fn: (headers: MessageHeaders[]) => Promise<T>,
+): Promise<T> {
+  const tracer = trace.getTracer(BERTH_TRACER);
+  const base = context.active();
+  const spans = messages.map((m) => {
+    const parent = contextFromTraceparent(m.traceparent, base);
+    const span = tracer.startSpan(
+      `send ${topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': options.system ?? 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+          ...(m.eventId ? { 'messaging.message.id': m.eventId, [BerthSpanAttr.EventId]: m.eventId } : {}),
+          ...options.attributes,
+        },
+      },
+      parent,
+    );
+    return { span, headers: injectTraceHeaders({ ...(m.headers ?? {}) }, trace.setSpan(parent, span)) };
+  });
+  try {
+    return await context.with(suppressTracing(base), () => fn(spans.map((s) => s.headers)));
+  } catch (err) {
+    for (const { span } of spans) {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+    }
+    throw err;
+  } finally {
+    for (const { span } of spans) span.end();
+  }
 }

@@ -7,11 +7,11 @@ import {
   startApp,
   stopProcess,
   type ServiceProcess,
-} from '@berth/testing';
+} from '../index';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../lib/testing/otlp-receiver';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@berth/telemetry';
 
 /**
  * The telemetry of real processes, started as `npm start` / the Helm chart start them (instrument.ts first):

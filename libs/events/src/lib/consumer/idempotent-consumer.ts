@@ -1,7 +1,9 @@
+import { berthMetrics, withConsumerSpan, type BusSystem, type ConsumerLagSample } from '@berth/telemetry';
 import type { DataSource, EntityManager } from 'typeorm';
+import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.adapter';
 import { InvalidEventBusArgumentError } from '../errors/invalid-event-bus-argument.error';
 import type { EventBus, EventBusLogger, MessageHandler, ReceivedMessage, Subscription } from '../event-bus.port';
-import { decodeEventEnvelope } from '../event-envelope.codec';
+import { decodeEventEnvelope, EventHeaders } from '../event-envelope.codec';
 import type { EventEnvelope } from '../event-envelope.model';
 import { describeError, sleep } from '../util/backoff.util';
 import { validatePositiveInt, validateTopicName } from '../util/validate-bus-arguments.util';
@@ -77,6 +79,11 @@ export interface IdempotentConsumerOptions<T = unknown> {
   gcIntervalMs?: number;
   /** Where failures are reported. Default: nowhere. */
   logger?: EventBusLogger;
+  /**
+   * How often the group's lag is read from the bus for the `berth.events.consumer.lag` gauge (when the adapter
+   * can tell). 0 disables it. Default 15 s.
+   */
+  lagIntervalMs?: number;
 }
 
 /** Counts since the consumer was created. */
@@ -141,6 +148,10 @@ export class IdempotentConsumer<T = unknown> {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+  private lastLag: ConsumerLagSample[] = [];
+  private stopObservingLag: (() => void) | undefined;
+  private readonly busSystem: BusSystem;
   private collecting: Promise<number> | undefined;
 
   /**
@@ -179,6 +190,7 @@ export class IdempotentConsumer<T = unknown> {
     this.retentionMs = options.processedRetentionMs ?? 7 * DAY_MS;
     validatePositiveInt(this.retentionMs, 'processedRetentionMs');
     this.gcIntervalMs = options.gcIntervalMs ?? 60 * 60 * 1000;
+    this.busSystem = bus instanceof KafkaEventBus ? 'kafka' : 'in_process';
     if (this.gcIntervalMs !== 0) validatePositiveInt(this.gcIntervalMs, 'gcIntervalMs');
   }
 
@@ -215,6 +227,7 @@ export class IdempotentConsumer<T = unknown> {
         }, this.gcIntervalMs);
         this.gcTimer.unref();
       }
+      this.startLagSampling();
     })().catch((err: unknown) => {
       this.starting = undefined; // a failed start (topic missing, bus down) may be retried
       throw err;
@@ -231,6 +244,8 @@ export class IdempotentConsumer<T = unknown> {
     this.stopping ??= (async () => {
       this.abort.abort();
       clearInterval(this.gcTimer);
+      clearInterval(this.lagTimer);
+      this.stopObservingLag?.();
       await this.starting?.catch(() => undefined);
       await this.subscription?.stop();
       await this.collecting?.catch(() => undefined);
@@ -250,11 +265,52 @@ export class IdempotentConsumer<T = unknown> {
     return this.collecting;
   }
 
+  /** The lag this consumer last read, per topic (empty until the first reading, or when the bus cannot tell). */
+  lag(): readonly ConsumerLagSample[] {
+    return this.lastLag;
+  }
+
+  /** Reads the group's lag from the bus now (for the gauge; also used by tests). Never rejects. */
+  async sampleLag(): Promise<void> {
+    if (!this.bus.consumerLag) return;
+    try {
+      const lags = await this.bus.consumerLag(this.groupId, this.topics);
+      this.lastLag = lags.map((l) => ({ group: this.groupId, topic: l.topic, lag: l.lag }));
+    } catch (err) {
+      this.options.logger?.debug({ err, groupId: this.groupId }, 'idempotent consumer: could not read the lag');
+    }
+  }
+
+  private startLagSampling(): void {
+    const interval = this.options.lagIntervalMs ?? 15_000;
+    if (interval <= 0 || !this.bus.consumerLag || this.stopping) return;
+    this.stopObservingLag = berthMetrics().observeConsumerLag(() => this.lastLag);
+    void this.sampleLag();
+    this.lagTimer = setInterval(() => void this.sampleLag(), interval);
+    this.lagTimer.unref();
+  }
+
   private assertRunning(): void {
     if (this.abort.signal.aborted) throw new ConsumerStoppedError(this.groupId);
   }
 
-  private async process(message: ReceivedMessage): Promise<void> {
+  /**
+   * Handles one message in a CONSUMER span that continues the producer's trace (the message's `traceparent`),
+   * so the handler's own calls (Postgres, HTTP) belong to the trace of the request that raised the event.
+   */
+  private process(message: ReceivedMessage): Promise<void> {
+    return withConsumerSpan(
+      { topic: message.topic, headers: message.headers, eventId: message.headers[EventHeaders.Id] },
+      { group: this.groupId, system: this.busSystem },
+      () => this.processInSpan(message),
+    );
+  }
+
+  private consumed(message: ReceivedMessage, outcome: 'success' | 'failure' | 'duplicate', occurredAt?: string): void {
+    berthMetrics().eventConsumed({ group: this.groupId, topic: message.topic, outcome, occurredAt });
+  }
+
+  private async processInSpan(message: ReceivedMessage): Promise<void> {
     this.assertRunning();
     let event: EventEnvelope<T>;
     try {
@@ -271,6 +327,7 @@ export class IdempotentConsumer<T = unknown> {
         `idempotent consumer: not a valid event (${describeError(error)}); dead-lettering it`,
       );
       await this.deadLetter(message, error, 0);
+      this.consumed(message, 'failure');
       return;
     }
     let failures = 0;
@@ -285,20 +342,24 @@ export class IdempotentConsumer<T = unknown> {
       switch (outcome.kind) {
         case 'handled':
           this.counters.handled++;
+          this.consumed(message, 'success', event.occurredAt);
           return;
         case 'duplicate':
           this.counters.duplicates++;
+          this.consumed(message, 'duplicate');
           this.options.logger?.debug(fields, 'idempotent consumer: event already handled by this group; skipped');
           return;
         case 'poison':
           this.counters.failedAttempts++;
           await this.deadLetter(message, outcome.error, attempt, event);
+          this.consumed(message, 'failure');
           return;
         case 'failed':
           this.counters.failedAttempts++;
           failures++;
           if (failures >= this.maxAttempts) {
             await this.deadLetter(message, outcome.error, failures, event);
+            this.consumed(message, 'failure');
             return;
           }
           this.options.logger?.warn(

@@ -1,8 +1,11 @@
+import { berthMetrics, withProducerSpans, type BusSystem, type OutboxSample } from '@berth/telemetry';
 import type { DataSource } from 'typeorm';
+import { KafkaEventBus } from '../adapters/kafka/kafka-event-bus.adapter';
 import { EventBusUnavailableError } from '../errors/event-bus-unavailable.error';
 import { InvalidEventBusArgumentError } from '../errors/invalid-event-bus-argument.error';
 import { UnknownTopicError } from '../errors/unknown-topic.error';
 import type { EventBus } from '../event-bus.port';
+import { EventHeaders } from '../event-envelope.codec';
 import { describeError, sleep, withTimeout } from '../util/backoff.util';
 import { jitteredBackoffMs } from '../consumer/jittered-backoff.util';
 import { holdBackOvertakers, planChunks } from './outbox-batch.util';
@@ -53,6 +56,8 @@ export interface OutboxRelayStatus {
 }
 
 type Phase = 'new' | 'running' | 'stopped';
+
+const LAG_SAMPLE_INTERVAL_MS = 1_000;
 
 /**
  * Publishes the transactional outbox (`outbox_events`) to the event bus: at least once, in `seq` order per topic and
@@ -117,6 +122,11 @@ export class OutboxRelay {
   private purging: Promise<number> | undefined;
   private publishedTotal = 0;
   private lastError: string | undefined;
+  /** The outbox as last measured, for the `berth.outbox.*` gauges (read on every scrape, so never queried there). */
+  private lastLag: OutboxSample | undefined;
+  private lagSampledAt = 0;
+  private stopObserving: (() => void) | undefined;
+  private readonly busSystem: BusSystem;
 
   /**
    * @param dataSource a Postgres DataSource with Berth's schema (initialised before `start()`; rounds fail and
@@ -133,6 +143,7 @@ export class OutboxRelay {
       throw new InvalidEventBusArgumentError('outbox relay: the data source must be a postgres one');
     }
     this.options = resolveOutboxRelayOptions(options);
+    this.busSystem = bus instanceof KafkaEventBus ? 'kafka' : 'in_process';
     this.store = new OutboxStore(this.options.leaderLockKey);
     if (this.options.listen) {
       this.listener = new OutboxListener(dataSource, {
@@ -153,6 +164,7 @@ export class OutboxRelay {
     if (this.phase === 'running') return;
     if (this.phase === 'stopped') throw new Error('outbox relay: a stopped relay cannot be started again');
     this.phase = 'running';
+    this.stopObserving = berthMetrics().observeOutbox(() => this.lastLag);
     this.listener?.start();
     this.loop = this.runLoop();
     if (this.options.purgeIntervalMs > 0) this.purgeLoop = this.runPurgeLoop();
@@ -169,6 +181,7 @@ export class OutboxRelay {
       this.abort.abort();
       await Promise.allSettled([this.loop, this.purgeLoop, this.rounds]);
       await this.listener?.stop();
+      this.stopObserving?.();
     })();
     return this.stopping;
   }
@@ -226,6 +239,7 @@ export class OutboxRelay {
         result = await this.runOnce();
         failures = 0;
         this.lastError = undefined;
+        await this.sampleLag();
       } catch (err) {
         failures++;
         this.lastError = describeError(err);
@@ -245,6 +259,19 @@ export class OutboxRelay {
       const fullBatch = result.claimed >= this.options.batchSize && result.published > 0;
       if (fullBatch) continue;
       await this.wakeup.wait(this.idleWaitMs(), this.abort.signal);
+    }
+  }
+
+  /** Measures the outbox for the gauges, at most once a second (an index-only count). Never rejects. */
+  private async sampleLag(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lagSampledAt < LAG_SAMPLE_INTERVAL_MS) return;
+    this.lagSampledAt = now;
+    try {
+      const lag = await readOutboxLag(this.dataSource);
+      this.lastLag = { pending: lag.count, lagSeconds: lag.oldestAgeMs / 1000 };
+    } catch {
+      // The next round reports a database outage; the gauges keep their last value meanwhile.
     }
   }
 
@@ -365,25 +392,64 @@ export class OutboxRelay {
     const ids: string[] = [];
     for (const [index, chunk] of chunks.entries()) {
       try {
-        await withTimeout(
-          this.bus.publish(topic, chunk.messages),
-          this.options.publishTimeoutMs,
-          () =>
-            new EventBusUnavailableError(
-              `outbox relay: publishing to "${topic}" did not finish within ${this.options.publishTimeoutMs} ms`,
+        // One PRODUCER span per event, child of the trace that wrote it (its stored traceparent): a push is one
+        // trace from the client's request to every consumer.
+        await withProducerSpans(
+          topic,
+          chunk.messages.map((m, i) => ({
+            traceparent: m.headers?.[EventHeaders.Traceparent],
+            headers: m.headers,
+            eventId: chunk.rows[i]?.id,
+          })),
+          { system: this.busSystem },
+          (headers) =>
+            withTimeout(
+              this.bus.publish(
+                topic,
+                chunk.messages.map((m, i) => ({ ...m, headers: headers[i] ?? m.headers })),
+              ),
+              this.options.publishTimeoutMs,
+              () =>
+                new EventBusUnavailableError(
+                  `outbox relay: publishing to "${topic}" did not finish within ${this.options.publishTimeoutMs} ms`,
+                ),
             ),
         );
       } catch (err) {
         const pending = chunks.slice(index).reduce((n, c) => n + c.rows.length, 0);
+        this.countPublished(
+          topic,
+          chunk.messages.map((m) => m.headers),
+          'failure',
+        );
         this.recordFailure(topic, err, pending);
         return { topic, ids, failed: true };
       }
+      this.countPublished(
+        topic,
+        chunk.messages.map((m) => m.headers),
+        'success',
+      );
       for (const row of chunk.rows) ids.push(row.id);
     }
     if (this.backoffs.delete(topic)) {
       this.options.logger?.info({ topic }, 'outbox relay: publishing works again');
     }
     return { topic, ids, failed: false };
+  }
+
+  /** `berth.events.published`, by event type (bounded: the types Berth defines). */
+  private countPublished(
+    topic: string,
+    headers: ReadonlyArray<Record<string, string> | undefined>,
+    outcome: 'success' | 'failure',
+  ): void {
+    const byType = new Map<string, number>();
+    for (const h of headers) {
+      const type = h?.[EventHeaders.Type] ?? 'unknown';
+      byType.set(type, (byType.get(type) ?? 0) + 1);
+    }
+    for (const [eventType, count] of byType) berthMetrics().eventPublished({ eventType, topic, outcome }, count);
   }
 
   private recordFailure(topic: string, err: unknown, pending: number): void {

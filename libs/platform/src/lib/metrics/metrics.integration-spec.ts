@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../service-runtime';
  * is served on the service's own port and HTTP metrics move; Berth's spans are recorded and log lines carry
  * their ids.
  *
- * Two things only work in a real process, which libs/telemetry/src/e2e/otel-pipeline.integration-spec.ts
+ * Two things only work in a real process, which libs/testing/src/e2e/events-otel-pipeline.integration-spec.ts
  * covers with an OTLP receiver (HTTP server spans named after the route, Nest and Postgres spans, scrubbed
  * URLs, OTLP/JSON and protobuf): auto-instrumentation, because Jest hands modules a `module` of its own, so the
  * require hooks that patch http, pg or Nest never see a load; and OTLP/HTTP export, because the exporters load

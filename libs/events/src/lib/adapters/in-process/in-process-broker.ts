@@ -323,6 +323,19 @@ export class InProcessBroker {
     await Promise.allSettled([...member.inFlight]);
   }
 
+  /** Messages of `topicName` the group has yet to handle (0 for partitions it has no position in). */
+  lag(groupId: string, topicName: string): number {
+    const groupTopic = this.groups.get(`${groupId}\u0000${topicName}`);
+    const topic = this.topics.get(topicName);
+    if (!groupTopic || !topic) return 0;
+    let lag = 0;
+    topic.partitions.forEach((log, p) => {
+      const at = groupTopic.offsets[p];
+      if (at !== undefined) lag += Math.max(0, log.endOffset - at);
+    });
+    return lag;
+  }
+
   private requireTopic(name: string): TopicState {
     const topic = this.topics.get(name);
     if (!topic) throw new UnknownTopicError(name);

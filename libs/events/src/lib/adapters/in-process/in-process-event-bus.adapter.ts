@@ -1,5 +1,6 @@
 import { EventBusClosedError } from '../../errors/event-bus-closed.error';
 import type {
+  ConsumerLag,
   BusMessage,
   EventBus,
   EventBusLogger,
@@ -104,6 +105,13 @@ export class InProcessEventBus implements EventBus {
 
   ping(): Promise<void> {
     return settle(() => this.assertOpen());
+  }
+
+  consumerLag(groupId: string, topics: readonly string[]): Promise<ConsumerLag[]> {
+    return settle(() => {
+      this.assertOpen();
+      return topics.map((topic) => ({ topic, lag: this.broker.lag(groupId, topic) }));
+    });
   }
 
   close(): Promise<void> {

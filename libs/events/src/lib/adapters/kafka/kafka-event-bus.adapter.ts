@@ -6,6 +6,7 @@ import { InvalidEventBusArgumentError } from '../../errors/invalid-event-bus-arg
 import { UnknownTopicError } from '../../errors/unknown-topic.error';
 import type {
   BusMessage,
+  ConsumerLag,
   EventBus,
   EventBusLogger,
   MessageHandler,
@@ -192,6 +193,24 @@ export class KafkaEventBus implements EventBus {
     return {
       stop: () => subscription.stop().finally(() => this.subscriptions.delete(subscription)),
     };
+  }
+
+  async consumerLag(groupId: string, topics: readonly string[]): Promise<ConsumerLag[]> {
+    return this.withAdmin(`reading the lag of group "${groupId}"`, async (admin) => {
+      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const result: ConsumerLag[] = [];
+      for (const { topic, partitions } of committed) {
+        const ends = new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, Number(e.high)]));
+        let lag = 0;
+        for (const p of partitions) {
+          const at = Number(p.offset);
+          const end = ends.get(p.partition);
+          if (at >= 0 && end !== undefined) lag += Math.max(0, end - at);
+        }
+        result.push({ topic, lag });
+      }
+      return result;
+    });
   }
 
   async ping(): Promise<void> {
