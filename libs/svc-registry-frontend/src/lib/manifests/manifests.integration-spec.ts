@@ -1,12 +1,12 @@
 import { MediaTypes, OCI_EMPTY_DESCRIPTOR, digestOf } from '@berth/oci';
 import type { RunningService } from '@berth/platform';
-import { freePort, migratedDatabase, stackEnv } from '@berth/testing';
+import { freePort, migratedDatabase, seedSubscriptionPrincipal, stackEnv } from '@berth/testing';
 import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { errorCode, startFrontend, type FrontendUnderTest } from './data-plane.test-util';
+import { errorCode, startFrontend, testAuthorization, type FrontendUnderTest } from './data-plane.test-util';
 
 jest.setTimeout(120_000);
 
@@ -36,6 +36,7 @@ describe.each(['s3', 'fs'] as const)('manifests API (BERTH_BLOB_DRIVER=%s)', (dr
       registries: [DEFAULT_REGISTRY, OTHER_REGISTRY],
     });
     ({ svc, ds, ids } = f);
+    testAuthorization.header = (await seedSubscriptionPrincipal(ds, ids[DEFAULT_REGISTRY] ?? '')).basic;
   });
 
   afterAll(async () => {
@@ -427,7 +428,11 @@ describe.each(['s3', 'fs'] as const)('manifests API (BERTH_BLOB_DRIVER=%s)', (dr
           port: url.port,
           method: 'PUT',
           path: '/v2/big/manifests/v1',
-          headers: { 'content-type': MediaTypes.OciManifest, 'transfer-encoding': 'chunked' },
+          headers: {
+            'content-type': MediaTypes.OciManifest,
+            'transfer-encoding': 'chunked',
+            authorization: testAuthorization.header ?? '',
+          },
           timeout: 15_000,
         },
         (res) => {
