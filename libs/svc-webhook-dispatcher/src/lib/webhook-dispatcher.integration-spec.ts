@@ -12,7 +12,7 @@ import {
 } from '@berth/events';
 import { serviceRoot, startService, type RunningService } from '@berth/platform';
 import { migratedDatabase, pollUntil, stackEnv } from '@berth/testing';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
@@ -25,7 +25,7 @@ import {
 
 jest.setTimeout(120_000);
 
-const MASTER_KEY = 'webhook-test-master-key-0123456789abcdef';
+const MASTER_KEY = randomBytes(32).toString('hex');
 
 interface Received {
   path: string;
@@ -82,7 +82,6 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
               WebhookDispatcherModule.forRoot({
                 backoff: { initialMs: 400, maxMs: 5_000 },
                 pollIntervalMs: 50,
-                masterKey: MASTER_KEY,
               }),
               // The relay (metadata-service runs it in production) moves the outbox to Kafka.
               OutboxRelayModule.forRootAsync({ useFactory: () => ({ pollIntervalMs: 200 }) }),
@@ -97,6 +96,7 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
         BERTH_LOG_LEVEL: 'error',
         BERTH_REGIONS: 'eastus,westeurope',
         BERTH_WEBHOOK_ALLOWED_PRIVATE: '127.0.0.1/32',
+        BERTH_MASTER_KEY: MASTER_KEY,
       },
     );
     ds = svc.app.get<DataSource>(DATA_SOURCE);
@@ -223,7 +223,7 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
     expect(req.headers['authorization']).toBe('Basic c2VjcmV0');
     expect(req.headers['x-team']).toBe('blue');
     expect(req.headers['x-berth-signature']).toBe(
-      signWebhookBody(webhookSigningKey(MASTER_KEY, webhooks['hookscoped'] ?? '') ?? '', req.body),
+      signWebhookBody(webhookSigningKey(Buffer.from(MASTER_KEY, 'hex'), webhooks['hookscoped'] ?? '') ?? '', req.body),
     );
     expect(received.filter((r) => r.path === '/all')).toHaveLength(1);
     const scopedRow = byHook('hookscoped');

@@ -23,6 +23,7 @@ import {
   webhookSigningKey,
   type WebhookPingData,
 } from '@berth/events';
+import { loadMasterKey } from '@berth/identity';
 import { BERTH_CONFIG, ROOT_LOGGER } from '@berth/platform';
 import { postToVettedTarget, SsrfGuard, SsrfRefusedError, type SendResult } from '@berth/ssrf';
 import type { Logger } from 'pino';
@@ -45,8 +46,6 @@ export interface WebhookDispatcherOptions {
   leaseMs: number;
   /** Per-attempt timeout. Default 10 s. */
   timeoutMs: number;
-  /** The master key signing keys derive from; default the configuration's (BERTH_MASTER_KEY). For tests. */
-  masterKey?: string;
 }
 
 export const WEBHOOK_DISPATCHER_OPTIONS = Symbol('WEBHOOK_DISPATCHER_OPTIONS');
@@ -173,12 +172,6 @@ function attemptOutcome(ok: boolean, blocked: boolean, giveUp: boolean, result: 
   return /timed out/.test(result.error ?? '') ? 'timeout' : 'network_error';
 }
 
-/** The master key webhook signing keys derive from (BERTH_MASTER_KEY), when the configuration has one. */
-function masterKeyOf(config: BerthConfig): string | undefined {
-  const value = (config as { masterKey?: unknown }).masterKey;
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 function isPing(data: DispatcherEventData): data is WebhookPingData {
   return typeof (data as Partial<WebhookPingData>).webhookId === 'string';
 }
@@ -219,7 +212,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   private readonly log: Logger;
   private readonly abort = new AbortController();
   private consumer?: IdempotentConsumer<DispatcherEventData>;
-  private readonly masterKey: string | undefined;
+  /** Signing keys derive from it (BERTH_MASTER_KEY; the embedded default's generated key). Set at bootstrap. */
+  private masterKey: Buffer | undefined;
   private loop?: Promise<void>;
   private wake?: () => void;
   private readonly inFlight = new Set<Promise<void>>();
@@ -227,17 +221,13 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   constructor(
     @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(EVENT_BUS) private readonly bus: EventBus,
-    @Inject(BERTH_CONFIG) config: BerthConfig,
+    @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
     @Inject(ROOT_LOGGER) logger: Logger,
     @Optional() @Inject(WEBHOOK_DISPATCHER_OPTIONS) options?: Partial<WebhookDispatcherOptions>,
   ) {
     this.options = { ...WEBHOOK_DISPATCHER_DEFAULTS, ...options };
     this.guard = new SsrfGuard(config.webhookAllowedPrivate);
     this.log = logger.child({ component: 'webhook-dispatcher' });
-    this.masterKey = this.options.masterKey ?? masterKeyOf(config);
-    if (this.masterKey === undefined) {
-      this.log.warn('no master key is configured (BERTH_MASTER_KEY): webhook deliveries are sent unsigned');
-    }
   }
 
   private signingKey(webhookId: string): string | undefined {
@@ -245,6 +235,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.masterKey = await loadMasterKey(this.config);
     await ensureEventTopics(this.bus);
     this.consumer = await consume<DispatcherEventData>(this.bus, {
       topics: RegistryTopics.Events,

@@ -4,8 +4,10 @@ import { createHmac, hkdfSync } from 'node:crypto';
  * Webhook signatures (Berth's addition; ACR signs nothing). Every delivery carries
  * `X-Berth-Signature: sha256=<hex HMAC-SHA256(signing key, raw request body)>`.
  *
- * The signing key of a webhook is derived from the installation's master key (BERTH_MASTER_KEY) with HKDF-SHA256:
- * `base64url(HKDF(ikm = master key, salt = "berth-webhook-signing-v1", info = lower-case webhook id, 32 bytes))`.
+ * The signing key of a webhook is derived from the installation's master key with HKDF-SHA256:
+ * `base64url(HKDF(ikm = master key bytes, salt = "berth-webhook-signing-v1", info = lower-case webhook id, 32 bytes))`,
+ * where the master key bytes are BERTH_MASTER_KEY decoded (`loadMasterKey` of @berth/identity; the embedded default
+ * generates one), the same Buffer every service holds.
  * Knowing a webhook's id tells nothing about its key; each webhook has its own key; rotating the master key rotates
  * every webhook key. Receivers get the key from the management API (the webhook's callback config) and compute
  * the HMAC with the key's ASCII text as the HMAC key, over the exact bytes received.
