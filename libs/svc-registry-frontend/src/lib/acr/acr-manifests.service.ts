@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import { INDEX_MEDIA_TYPES } from '@berth/oci';
 import type { DataSource } from 'typeorm';
-import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
-import { manifestUnknown, repositoryUnknown } from '../manifests/manifest-errors.util';
+import { RepositoryRecords } from '../registry/repository-records.service';
+import { manifestUnknown } from '../manifests/manifest-errors.util';
+import { assertLastExists, requireRepository } from './acr-lookup.util';
 import { parseManifestReference } from '../manifests/manifest-reference.util';
-import { badRequest, keysetClause, type AcrOrderBy, type AttributesPatch } from './acr-params.util';
+import { keysetClause, type AcrOrderBy, type AttributesPatch } from './acr-params.util';
 import { attributeAssignments, changeableAttributes, isoTime, type AttributeColumns, type ChangeableAttributesBody } from './acr-shapes';
 
 /** An index child as ACR lists it (`references`, acr.md §2.4). */
@@ -78,9 +79,9 @@ export class AcrManifests {
    * name a manifest of the repository (400 otherwise).
    */
   async list(registryId: string, name: string, q: ManifestQuery): Promise<{ manifests: ManifestAttributesBase[]; more: boolean }> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     if (q.n === 0 || !repo.listEnabled) return { manifests: [], more: false };
-    if (q.last !== undefined && q.orderBy !== 'none') await this.assertManifestExists(repo, q.last);
+    if (q.last !== undefined && q.orderBy !== 'none') await assertLastExists(this.ds, 'manifest', repo.id, q.last);
     const page = keysetClause(
       q.orderBy,
       { key: 'rm.digest', time: 'rm.updated_at' },
@@ -98,7 +99,7 @@ export class AcrManifests {
 
   /** One manifest by digest, or by a tag naming it. Unknown: MANIFEST_UNKNOWN; unknown repository: NAME_UNKNOWN. */
   async get(registryId: string, name: string, reference: string): Promise<ManifestAttributesBase> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     const ref = parseManifestReference(reference);
     const rows = (await this.ds.query(
       `SELECT ${MANIFEST_COLUMNS} ${FROM}
@@ -115,7 +116,7 @@ export class AcrManifests {
    * then answers the manifest. A tag reference names its manifest, as the SDK resolves tags first anyway.
    */
   async patch(registryId: string, name: string, reference: string, patch: AttributesPatch): Promise<ManifestAttributesBase> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     const ref = parseManifestReference(reference);
     const set = attributeAssignments(patch, 4);
     const [, count] = (await this.ds.query(
@@ -126,22 +127,6 @@ export class AcrManifests {
     )) as [unknown[], number];
     if (count === 0) throw manifestUnknown(reference);
     return this.get(registryId, name, reference);
-  }
-
-  private async repository(registryId: string, name: string): Promise<RepositoryRecord> {
-    const repo = await this.repositories.find(registryId, name);
-    if (!repo) throw repositoryUnknown(name);
-    return repo;
-  }
-
-  private async assertManifestExists(repo: RepositoryRecord, digest: string): Promise<void> {
-    const rows = (await this.ds.query(`SELECT 1 FROM repository_manifests WHERE repository_id = $1 AND digest = $2`, [
-      repo.id,
-      digest,
-    ])) as unknown[];
-    if (rows.length === 0) {
-      throw badRequest('last names no manifest of this repository; list again from the start', { last: digest.slice(0, 200) });
-    }
   }
 }
 

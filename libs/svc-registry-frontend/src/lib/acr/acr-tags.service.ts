@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import { assertTag, parseDigest } from '@berth/oci';
 import type { DataSource } from 'typeorm';
-import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
-import { manifestUnknown, repositoryUnknown } from '../manifests/manifest-errors.util';
-import { badRequest, keysetClause, type AcrOrderBy, type AttributesPatch } from './acr-params.util';
+import { RepositoryRecords } from '../registry/repository-records.service';
+import { manifestUnknown } from '../manifests/manifest-errors.util';
+import { assertLastExists, requireRepository } from './acr-lookup.util';
+import { keysetClause, type AcrOrderBy, type AttributesPatch } from './acr-params.util';
 import { attributeAssignments, changeableAttributes, isoTime, type AttributeColumns, type ChangeableAttributesBody } from './acr-shapes';
 
 /** ACR's `TagAttributesBase` (acr.md §2.4). */
@@ -48,10 +49,10 @@ export class AcrTags {
    * time order `last` must name a tag of the repository (400 otherwise: the position cannot be found).
    */
   async list(registryId: string, name: string, q: TagQuery): Promise<{ tags: TagAttributesBase[]; more: boolean }> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     const digest = q.digest === undefined || q.digest === '' ? null : parseDigest(q.digest).value;
     if (q.n === 0 || !repo.listEnabled) return { tags: [], more: false };
-    if (q.last !== undefined && q.orderBy !== 'none') await this.assertTagExists(repo, q.last);
+    if (q.last !== undefined && q.orderBy !== 'none') await assertLastExists(this.ds, 'tag', repo.id, q.last);
     const page = keysetClause(q.orderBy, { key: 't.name', time: 't.updated_at' }, '$4', 'SELECT updated_at FROM tags WHERE repository_id = $2 AND name = $4');
     const rows = (await this.ds.query(
       `SELECT ${TAG_COLUMNS} FROM tags t
@@ -65,7 +66,7 @@ export class AcrTags {
 
   /** One tag, listable or not. Unknown tag: MANIFEST_UNKNOWN (the OCI code for an unknown tag); unknown repository: NAME_UNKNOWN. */
   async get(registryId: string, name: string, tag: string): Promise<TagAttributesBase> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     const rows = (await this.ds.query(`SELECT ${TAG_COLUMNS} FROM tags t WHERE t.registry_id = $1 AND t.repository_id = $2 AND t.name = $3`, [
       registryId,
       repo.id,
@@ -77,7 +78,7 @@ export class AcrTags {
 
   /** Updates the tag's changeable attributes (the tag's only; its manifest keeps its own) and answers the tag. */
   async patch(registryId: string, name: string, tag: string, patch: AttributesPatch): Promise<TagAttributesBase> {
-    const repo = await this.repository(registryId, name);
+    const repo = await requireRepository(this.repositories, registryId, name);
     const set = attributeAssignments(patch, 4);
     const rows = (await this.ds.query(
       `UPDATE tags t SET ${set.sql} WHERE t.registry_id = $1 AND t.repository_id = $2 AND t.name = $3 RETURNING ${TAG_COLUMNS}`,
@@ -86,17 +87,6 @@ export class AcrTags {
     const row = rows[0][0];
     if (!row) throw manifestUnknown(tag);
     return toTag(row);
-  }
-
-  private async repository(registryId: string, name: string): Promise<RepositoryRecord> {
-    const repo = await this.repositories.find(registryId, name);
-    if (!repo) throw repositoryUnknown(name);
-    return repo;
-  }
-
-  private async assertTagExists(repo: RepositoryRecord, tag: string): Promise<void> {
-    const rows = (await this.ds.query(`SELECT 1 FROM tags WHERE repository_id = $1 AND name = $2`, [repo.id, tag])) as unknown[];
-    if (rows.length === 0) throw badRequest('last names no tag of this repository; list again from the start', { last: tag.slice(0, 200) });
   }
 }
 

@@ -9,7 +9,7 @@ import type { RegistryRef } from '../registry/registry-ref';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import { acrContentType } from './acr-body.middleware';
 import { AcrManifests } from './acr-manifests.service';
-import { parseAcrPage, parseAttributesPatch, parseOrderBy, type AttributesPatch } from './acr-params.util';
+import { parseAcrPage, parseAttributesPatch, parseOrderBy, type AcrOrderBy, type AttributesPatch } from './acr-params.util';
 import { AcrRepositories } from './acr-repositories.service';
 import { parseAcrRoute, type AcrRoute } from './acr-route.util';
 import { AcrTags } from './acr-tags.service';
@@ -114,27 +114,20 @@ export class AcrController {
   }
 
   private async listTags(ctx: RouteOf<'tags'>): Promise<void> {
-    const { n, last } = parseAcrPage(first(ctx.query, 'n'), first(ctx.query, 'last'));
-    const orderBy = parseOrderBy(first(ctx.query, 'orderby'));
+    const q = listQuery(ctx.query);
     const digest = first(ctx.query, 'digest');
-    const page = await this.tags.list(ctx.registry.id, ctx.route.name, { n, orderBy, ...(last === undefined ? {} : { last }), ...(digest === undefined ? {} : { digest }) });
-    const lastItem = page.tags[page.tags.length - 1];
-    if (page.more && lastItem) {
-      const extra = { ...(orderBy === 'none' ? {} : { orderby: orderBy }), ...(digest ? { digest } : {}) };
-      ctx.reply.header('link', nextLink(`/acr/v1/${ctx.route.name}/_tags`, n, lastItem.name, extra));
-    }
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, tags: page.tags });
+    const page = await this.tags.list(ctx.registry.id, ctx.route.name, { ...q, ...(digest === undefined ? {} : { digest }) });
+    linkNext(ctx, '_tags', q, page.more, page.tags.at(-1)?.name, digest ? { digest } : {});
+    await inRepository(ctx, { tags: page.tags });
   }
 
   private async tag(ctx: RouteOf<'tag'>): Promise<void> {
-    const tag = await this.tags.get(ctx.registry.id, ctx.route.name, ctx.route.tag);
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, tag });
+    await inRepository(ctx, { tag: await this.tags.get(ctx.registry.id, ctx.route.name, ctx.route.tag) });
   }
 
   private async patchTag(ctx: RouteOf<'tag'>): Promise<void> {
     const patch = await readPatch(ctx, false);
-    const tag = await this.tags.patch(ctx.registry.id, ctx.route.name, ctx.route.tag, patch);
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, tag });
+    await inRepository(ctx, { tag: await this.tags.patch(ctx.registry.id, ctx.route.name, ctx.route.tag, patch) });
   }
 
   /** Untag (202): the manifest stays, untagged (acr.md §2.2). */
@@ -144,26 +137,19 @@ export class AcrController {
   }
 
   private async listManifests(ctx: RouteOf<'manifests'>): Promise<void> {
-    const { n, last } = parseAcrPage(first(ctx.query, 'n'), first(ctx.query, 'last'));
-    const orderBy = parseOrderBy(first(ctx.query, 'orderby'));
-    const page = await this.manifests.list(ctx.registry.id, ctx.route.name, { n, orderBy, ...(last === undefined ? {} : { last }) });
-    const lastItem = page.manifests[page.manifests.length - 1];
-    if (page.more && lastItem) {
-      const extra: Record<string, string> = orderBy === 'none' ? {} : { orderby: orderBy };
-      ctx.reply.header('link', nextLink(`/acr/v1/${ctx.route.name}/_manifests`, n, lastItem.digest, extra));
-    }
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, manifests: page.manifests });
+    const q = listQuery(ctx.query);
+    const page = await this.manifests.list(ctx.registry.id, ctx.route.name, q);
+    linkNext(ctx, '_manifests', q, page.more, page.manifests.at(-1)?.digest, {});
+    await inRepository(ctx, { manifests: page.manifests });
   }
 
   private async manifest(ctx: RouteOf<'manifest'>): Promise<void> {
-    const manifest = await this.manifests.get(ctx.registry.id, ctx.route.name, ctx.route.reference);
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, manifest });
+    await inRepository(ctx, { manifest: await this.manifests.get(ctx.registry.id, ctx.route.name, ctx.route.reference) });
   }
 
   private async patchManifest(ctx: RouteOf<'manifest'>): Promise<void> {
     const patch = await readPatch(ctx, true);
-    const manifest = await this.manifests.patch(ctx.registry.id, ctx.route.name, ctx.route.reference, patch);
-    await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, manifest });
+    await inRepository(ctx, { manifest: await this.manifests.patch(ctx.registry.id, ctx.route.name, ctx.route.reference, patch) });
   }
 
   /** 202; a tag reference deletes the manifest it names with all its tags (acr.md §8.9). */
@@ -171,6 +157,31 @@ export class AcrController {
     await this.deletes.deleteManifest(ctx.registry, ctx.route.name, ctx.route.reference, eventRequestInfo(ctx.req));
     await empty(ctx.reply, 202);
   }
+}
+
+/** `n`, `last` and `orderby` of a `_tags` or `_manifests` listing. */
+function listQuery(q: Query): { n: number; last?: string; orderBy: AcrOrderBy } {
+  const { n, last } = parseAcrPage(first(q, 'n'), first(q, 'last'));
+  return { n, orderBy: parseOrderBy(first(q, 'orderby')), ...(last === undefined ? {} : { last }) };
+}
+
+/** The `Link` to the next page when more remain, keeping `orderby` and any filter (acr.md §2.3). */
+function linkNext(
+  ctx: AcrRequest<{ kind: 'tags' | 'manifests'; name: string }>,
+  suffix: '_tags' | '_manifests',
+  q: { n: number; orderBy: AcrOrderBy },
+  more: boolean,
+  lastKey: string | undefined,
+  filter: Record<string, string>,
+): void {
+  if (!more || lastKey === undefined) return;
+  const extra = { ...(q.orderBy === 'none' ? {} : { orderby: q.orderBy }), ...filter };
+  ctx.reply.header('link', nextLink(`/acr/v1/${ctx.route.name}/${suffix}`, q.n, lastKey, extra));
+}
+
+/** 200 with a body about something in the addressed repository (`registry`, `imageName`, then the rest). */
+async function inRepository(ctx: AcrRequest<Extract<AcrRoute, { name: string }>>, body: Record<string, unknown>): Promise<void> {
+  await json(ctx.reply, 200, { registry: ctx.registry.loginServer, imageName: ctx.route.name, ...body });
 }
 
 function first(q: Query, name: string): string | undefined {
