@@ -138,19 +138,25 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     await Promise.allSettled(processes.map((p) => stopProcess(p)));
     await db.drop().catch(() => undefined);
   };
-  // All six at once (each waits for its own readiness); a failure stops the ones that did start.
+  // The five back-end services at once (each waits for its own readiness), then the frontend, which forwards
+  // /oauth2/* to token-service so clients follow the challenge's realm on the registry host. A failure stops
+  // the ones that did start.
+  const backEnd = DISTRIBUTED_SERVICES.filter((name) => name !== 'registry-frontend');
   const started = await Promise.allSettled(
-    DISTRIBUTED_SERVICES.map((name) =>
-      name === 'registry-frontend'
-        ? startReady(name, env, { path: '/v2/', ok: registryAnswers, timeoutMs: 90000 })
-        : startReady(name, env, { path: '/healthz', ok: (status) => status === 200, timeoutMs: 90000 }),
-    ),
+    backEnd.map((name) => startReady(name, env, { path: '/healthz', ok: (status) => status === 200, timeoutMs: 90000 })),
   );
   for (const r of started) if (r.status === 'fulfilled') processes.push(r.value);
   const failures = started.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
   try {
     if (failures.length) throw new Error(`the distributed services did not start:\n${failures.join('\n')}`);
-    const frontend = processes[0] as ServiceProcess;
+    const tokenService = processes.find((p) => p.name === 'token-service') as ServiceProcess;
+    const frontend = await startReady(
+      'registry-frontend',
+      { ...env, BERTH_TOKEN_SERVICE_URL: tokenService.url },
+      { path: '/v2/', ok: registryAnswers, timeoutMs: 90000 },
+      processes,
+    );
+    processes.unshift(frontend);
     return {
       host: `127.0.0.1:${new URL(frontend.url).port}`,
       creds,
