@@ -27,7 +27,14 @@ export function basicAuth(username: string, password: string): string {
  */
 export async function seedServicePrincipal(
   sql: Sql,
-  args: { tenantId: string; role: BuiltInRoleName; scope: string; subscriptionId?: string; registryId?: string; displayName?: string },
+  args: {
+    tenantId: string;
+    role: BuiltInRoleName;
+    scope: string;
+    subscriptionId?: string;
+    registryId?: string;
+    displayName?: string;
+  },
 ): Promise<TestPrincipal> {
   const clientId = randomUUID();
   const secret = randomBytes(24).toString('base64url');
@@ -54,11 +61,20 @@ export function subscriptionScope(subscriptionId: string): string {
  * A service principal holding `role` (default Owner) on the subscription of an existing registry: the usual
  * way a data-plane test signs in. Returns the principal; its `basic` header works on every registry of that subscription.
  */
-export async function seedSubscriptionPrincipal(sql: Sql, registryId: string, role: BuiltInRoleName = 'Owner'): Promise<TestPrincipal> {
+export async function seedSubscriptionPrincipal(
+  sql: Sql,
+  registryId: string,
+  role: BuiltInRoleName = 'Owner',
+): Promise<TestPrincipal> {
   const [row] = (await sql.query(
     `SELECT s.id, s.tenant_id FROM registries r JOIN subscriptions s ON s.id = r.subscription_id WHERE r.id = $1`,
     [registryId],
   )) as Array<{ id: string; tenant_id: string }>;
   if (!row) throw new Error(`registry ${registryId} not found`);
-  return seedServicePrincipal(sql, { tenantId: row.tenant_id, role, scope: subscriptionScope(row.id), subscriptionId: row.id });
+  return seedServicePrincipal(sql, {
+    tenantId: row.tenant_id,
+    role,
+    scope: subscriptionScope(row.id),
+    subscriptionId: row.id,
+  });
 }

@@ -45,7 +45,12 @@ export class DataPlaneAuthorizer {
   async authorize(req: FastifyRequest, registry: RegistryRef, required: RequiredAccess): Promise<DataPlaneAccess> {
     const challenge = (error?: ChallengeError, message?: string): RegistryError =>
       authChallenge(
-        { realm: tokenRealm(req.protocol, req.headers.host, registry.loginServer), service: registry.loginServer.toLowerCase(), required, error },
+        {
+          realm: tokenRealm(req.protocol, req.headers.host, registry.loginServer),
+          service: registry.loginServer.toLowerCase(),
+          required,
+          error,
+        },
         message,
       );
     const header = req.headers.authorization;

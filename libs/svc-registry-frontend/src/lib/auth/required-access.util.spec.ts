@@ -70,8 +70,15 @@ describe('challenges', () => {
   });
 
   it('adds the token error and leaves the scope out on the base route', () => {
-    const err = authChallenge({ realm: 'http://h/oauth2/token', service: 's', required: { kind: 'authenticated' }, error: 'invalid_token' });
-    expect(err.headers['WWW-Authenticate']).toBe('Bearer realm="http://h/oauth2/token",service="s",error="invalid_token"');
+    const err = authChallenge({
+      realm: 'http://h/oauth2/token',
+      service: 's',
+      required: { kind: 'authenticated' },
+      error: 'invalid_token',
+    });
+    expect(err.headers['WWW-Authenticate']).toBe(
+      'Bearer realm="http://h/oauth2/token",service="s",error="invalid_token"',
+    );
   });
 
   it('never reflects a hostile Host header into the realm', () => {

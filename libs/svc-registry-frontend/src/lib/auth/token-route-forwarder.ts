@@ -8,9 +8,23 @@ import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 
 /** Request headers that reach token-service; everything else (cookies, hop-by-hop headers) stays here. */
-const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'content-length', 'accept', 'user-agent', 'x-request-id'];
+const FORWARDED_REQUEST_HEADERS = [
+  'authorization',
+  'content-type',
+  'content-length',
+  'accept',
+  'user-agent',
+  'x-request-id',
+];
 /** Response headers passed back to the client. */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'pragma', 'retry-after', 'www-authenticate'];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'content-length',
+  'cache-control',
+  'pragma',
+  'retry-after',
+  'www-authenticate',
+];
 const UPSTREAM_TIMEOUT_MS = 15_000;
 const MAX_TOKEN_BODY = 64 * 1024;
 
@@ -96,7 +110,10 @@ export class TokenRouteForwarder implements OnModuleInit {
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): void {
-  void reply.status(status).header('content-type', 'application/json').send({ errors: [{ code, message, detail: null }] });
+  void reply
+    .status(status)
+    .header('content-type', 'application/json')
+    .send({ errors: [{ code, message, detail: null }] });
 }
 
 /** A body a content-type parser already consumed (a form parsed into an object), encoded back into the form it came as. */
