@@ -1,9 +1,9 @@
 import { MediaTypes, digestOf } from '@berth/oci';
-import { freePort, migratedDatabase, stackEnv } from '@berth/testing';
+import { freePort, migratedDatabase, seedSubscriptionPrincipal, stackEnv } from '@berth/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { errorCode, startFrontend, type FrontendUnderTest, type TestResponse } from '../manifests/data-plane.test-util';
+import { errorCode, startFrontend, testAuthorization, type FrontendUnderTest, type TestResponse } from '../manifests/data-plane.test-util';
 import type { ManifestAttributesBase } from './acr-manifests.service';
 import type { TagAttributesBase } from './acr-tags.service';
 
@@ -37,6 +37,8 @@ describe.each(['s3', 'fs'] as const)('ACR data-plane API (BERTH_BLOB_DRIVER=%s)'
     db = await migratedDatabase(env['BERTH_DATABASE_URL'] ?? '', 'acr');
     dataDir = await mkdtemp(path.join(tmpdir(), 'berth-acr-'));
     f = await startFrontend({ env, databaseUrl: db.url, port: await freePort(), driver, dataDir, registries: [REG, OTHER] });
+    // The subscription's Owner: every data-plane access on both registries.
+    testAuthorization.header = (await seedSubscriptionPrincipal(f.ds, f.ids[REG] ?? '')).basic;
   });
 
   afterAll(async () => {
