@@ -127,6 +127,14 @@ export class BerthEnv {
   @Matches(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, { message: 'BERTH_KAFKA_BROKERS must be host:port[,host:port...]' })
   BERTH_KAFKA_BROKERS?: string;
 
+  /**
+   * Prefix of every Kafka topic and consumer group this installation uses (`<namespace>.berth.registry.events.v1`),
+   * so several installations (or test runs) can share one Kafka cluster. Empty: no prefix.
+   */
+  @IsOptional()
+  @Matches(/^[a-zA-Z0-9_-]{0,64}$/, { message: 'BERTH_KAFKA_NAMESPACE must be letters, digits, _ or -, at most 64' })
+  BERTH_KAFKA_NAMESPACE?: string;
+
   @IsIn(['redis', 'memory'], { message: 'BERTH_CACHE must be redis or memory' })
   BERTH_CACHE!: 'redis' | 'memory';
 

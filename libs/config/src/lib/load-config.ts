@@ -46,7 +46,8 @@ export interface BerthConfig {
   database: { url?: string; embedded: boolean; migrate: boolean };
   /** `pull`: redirect (307 to a presigned URL) or proxy; the filesystem driver always streams. */
   storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
-  bus: { driver: 'kafka' | 'inprocess'; brokers: string[] };
+  /** `namespace`: BERTH_KAFKA_NAMESPACE, prefixed to every topic and consumer group ('' = none). */
+  bus: { driver: 'kafka' | 'inprocess'; brokers: string[]; namespace: string };
   cache: { driver: 'redis' | 'memory'; redisUrl?: string };
   log: { level: BerthEnv['BERTH_LOG_LEVEL'] };
   shutdownTimeoutMs: number;
@@ -178,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
     bus: {
       driver: parsed.BERTH_BUS,
       brokers: parsed.BERTH_BUS === 'kafka' ? String(parsed.BERTH_KAFKA_BROKERS).split(',') : [],
+      namespace: parsed.BERTH_KAFKA_NAMESPACE ?? '',
     },
     cache: { driver: parsed.BERTH_CACHE, redisUrl: parsed.BERTH_CACHE === 'redis' ? parsed.BERTH_REDIS_URL : undefined },
     log: { level: parsed.BERTH_LOG_LEVEL },

@@ -124,7 +124,12 @@ export class InfrastructureModule {
             config.bus.driver === 'kafka'
               ? EventsModule.forRoot({
                   driver: 'kafka',
-                  kafka: { brokers: config.bus.brokers, clientId: 'berth', logger: logger.child({ component: 'kafka' }) },
+                  kafka: {
+                    brokers: config.bus.brokers,
+                    clientId: 'berth',
+                    namespace: config.bus.namespace,
+                    logger: logger.child({ component: 'kafka' }),
+                  },
                 })
               : EventsModule.forRoot({ driver: 'inprocess' }),
           );

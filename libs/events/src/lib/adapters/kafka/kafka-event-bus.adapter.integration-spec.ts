@@ -82,4 +82,40 @@ describe(KafkaEventBus.name, () => {
     await moduleRef.close();
     await expect(bus.ping()).rejects.toBeInstanceOf(EventBusClosedError);
   });
+
+  it('keeps namespaces apart: same topic and group names, separate streams; consumers see plain topic names; lag per group', async () => {
+    const topic = `ns-it-${randomUUID().slice(0, 8)}`;
+    const [a, b] = ['nsa', 'nsb'].map(
+      (n) =>
+        new KafkaEventBus({ brokers, clientId, namespace: `${n}${randomUUID().slice(0, 6)}`, defaultPartitions: 1 }),
+    ) as [KafkaEventBus, KafkaEventBus];
+    const got: Record<'a' | 'b', Array<{ topic: string; value: string }>> = { a: [], b: [] };
+    try {
+      await a.ensureTopics([{ name: topic }]);
+      await expect(b.publish(topic, [{ key: 'k', value: 'x' }])).rejects.toThrow(/does not exist|unknown/i);
+      await b.ensureTopics([{ name: topic }]);
+      const subs = await Promise.all(
+        (['a', 'b'] as const).map((n) =>
+          (n === 'a' ? a : b).subscribe(topic, { groupId: 'same-group', fromBeginning: true }, (m) => {
+            got[n].push({ topic: m.topic, value: m.value.toString() });
+            return Promise.resolve();
+          }),
+        ),
+      );
+      await a.publish(topic, [{ key: 'k', value: 'for a' }]);
+      await b.publish(topic, [{ key: 'k', value: 'for b' }]);
+      const deadline = Date.now() + 20_000;
+      while ((got.a.length < 1 || got.b.length < 1) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(got.a).toEqual([{ topic, value: 'for a' }]);
+      expect(got.b).toEqual([{ topic, value: 'for b' }]);
+      await Promise.all(subs.map((s) => s.stop()));
+      const lag = await a.consumerLag('same-group', [topic]);
+      expect(lag).toEqual([{ topic, lag: 0 }]);
+      await a.publish(topic, [{ key: 'k', value: 'later' }]);
+      expect(await a.consumerLag('same-group', [topic])).toEqual([{ topic, lag: 1 }]);
+    } finally {
+      await Promise.allSettled([a.close(), b.close()]);
+    }
+  });
 });

@@ -94,12 +94,18 @@ export class KafkaEventBus implements EventBus {
   private admin: Promise<Admin> | undefined;
   private pingAdmin: Promise<Admin> | undefined;
   private closing: Promise<void> | undefined;
+  private readonly prefix: string;
 
   constructor(private readonly options: KafkaEventBusOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       throw new InvalidEventBusArgumentError('kafka: at least one broker is required');
     }
     if (!options.clientId) throw new InvalidEventBusArgumentError('kafka: clientId is required');
+    const namespace = options.namespace ?? '';
+    if (!/^[a-zA-Z0-9_-]{0,64}$/.test(namespace)) {
+      throw new InvalidEventBusArgumentError('kafka: namespace must be letters, digits, _ or -, at most 64');
+    }
+    this.prefix = namespace ? `${namespace}.` : '';
     this.defaultPartitions = options.defaultPartitions ?? 6;
     validatePositiveInt(this.defaultPartitions, 'defaultPartitions');
     if (options.replicationFactor !== undefined) validatePositiveInt(options.replicationFactor, 'replicationFactor');
@@ -121,7 +127,7 @@ export class KafkaEventBus implements EventBus {
 
   async ensureTopics(topics: TopicSpec[]): Promise<void> {
     this.assertOpen();
-    const specs = normalizeTopicSpecs(topics, this.defaultPartitions);
+    const specs = normalizeTopicSpecs(topics, this.defaultPartitions).map((s) => ({ ...s, name: this.ns(s.name) }));
     if (specs.length === 0) return;
     await this.withAdmin('creating topics', async (admin) => {
       const existing = new Set(await admin.listTopics());
@@ -145,6 +151,7 @@ export class KafkaEventBus implements EventBus {
     validateTopicName(topic);
     validateMessages(messages);
     if (messages.length === 0) return;
+    topic = this.ns(topic);
     await this.assertTopicsExist([topic]);
     const producer = await this.getProducer();
     try {
@@ -165,17 +172,20 @@ export class KafkaEventBus implements EventBus {
     handler: MessageHandler,
   ): Promise<Subscription> {
     this.assertOpen();
-    const { topics: list, concurrency } = normalizeSubscription(topics, options);
+    const normalized = normalizeSubscription(topics, options);
+    const list = normalized.topics.map((t) => this.ns(t));
+    const { concurrency } = normalized;
+    const groupId = this.ns(options.groupId);
     await this.assertTopicsExist(list);
     const fromBeginning = options.fromBeginning ?? false;
-    const pins = fromBeginning ? new Map() : await this.startPins(options.groupId, list);
+    const pins = fromBeginning ? new Map() : await this.startPins(groupId, list);
     this.assertOpen();
     const subscription = new KafkaSubscription(this.kafka, {
       topics: list,
-      groupId: options.groupId,
+      groupId,
       fromBeginning,
       concurrency,
-      handler,
+      handler: this.prefix ? (m) => handler({ ...m, topic: m.topic.slice(this.prefix.length) }) : handler,
       backoff: this.backoff,
       retry: RETRY,
       subscribeTimeoutMs: this.options.subscribeTimeoutMs ?? 30_000,
@@ -197,7 +207,7 @@ export class KafkaEventBus implements EventBus {
 
   async consumerLag(groupId: string, topics: readonly string[]): Promise<ConsumerLag[]> {
     return this.withAdmin(`reading the lag of group "${groupId}"`, async (admin) => {
-      const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
+      const committed = await admin.fetchOffsets({ groupId: this.ns(groupId), topics: topics.map((t) => this.ns(t)) });
       const result: ConsumerLag[] = [];
       for (const { topic, partitions } of committed) {
         const ends = new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, Number(e.high)]));
@@ -207,7 +217,7 @@ export class KafkaEventBus implements EventBus {
           const end = ends.get(p.partition);
           if (at >= 0 && end !== undefined) lag += Math.max(0, end - at);
         }
-        result.push({ topic, lag });
+        result.push({ topic: topic.slice(this.prefix.length), lag });
       }
       return result;
     });
@@ -256,6 +266,11 @@ export class KafkaEventBus implements EventBus {
       await Promise.allSettled(clients.map((c) => (c ? disconnectQuietly(c) : undefined)));
     })();
     return this.closing;
+  }
+
+  /** The cluster-side name of a topic or group (with the namespace). */
+  private ns(name: string): string {
+    return `${this.prefix}${name}`;
   }
 
   private assertOpen(): void {

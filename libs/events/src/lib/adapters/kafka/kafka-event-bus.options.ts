@@ -8,6 +8,12 @@ export interface KafkaEventBusOptions {
   brokers: string[];
   /** Names this process to the brokers (logs, quotas). */
   clientId: string;
+  /**
+   * Prefix of every topic and consumer group on the cluster (`<namespace>.<topic>`), so several installations or
+   * test runs share one cluster without seeing each other's events. Callers keep using the plain names: topics in
+   * received messages come back without it. Default '' (no prefix).
+   */
+  namespace?: string;
   /** TCP connect timeout per broker. Default 1000 ms. */
   connectionTimeoutMs?: number;
   /** Timeout of one request to a broker. Default 30000 ms. */
