@@ -136,7 +136,7 @@ describe('CoreSchema migration', () => {
 
     expect(await runMigrations(ds)).toEqual([]);
 
-    expect(await revertLastMigration(ds)).toBe(CORE[CORE.length - 1]);
+    for (const name of [...CORE].reverse()) expect(await revertLastMigration(ds)).toBe(name);
     expect(await publicTables(ds)).toEqual(['berth_migrations']);
     expect(await migrationStatus(ds)).toEqual({ applied: [], pending: CORE });
     expect(await revertLastMigration(ds)).toBeUndefined();

@@ -20,6 +20,8 @@ import { RepositoryEntity } from './repository.entity';
  */
 @Entity({ name: 'repository_manifests' })
 @Index(['registryId', 'digest'])
+/** ACR's time-ordered manifest listing pages on this (migration AcrTimeOrderIndexes). */
+@Index(['repositoryId', 'updatedAt', 'digest'])
 export class RepositoryManifestEntity {
   @PrimaryColumn({ type: 'uuid' })
   repositoryId!: string;

@@ -22,6 +22,8 @@ import { RepositoryManifestEntity } from './repository-manifest.entity';
  */
 @Entity({ name: 'tags' })
 @Index(['repositoryId', 'manifestDigest'])
+/** ACR's time-ordered tag listing pages on this (migration AcrTimeOrderIndexes). */
+@Index(['repositoryId', 'updatedAt', 'name'])
 @Check('tags_name_check', `name ~ '${TAG_PATTERN}'`)
 export class TagEntity {
   @PrimaryColumn({ type: 'uuid' })
