@@ -4,6 +4,7 @@ import type { InfraNeed } from '@berth/platform';
 import { AcrModule } from './acr/acr.module';
 import { DataPlaneAuthModule } from './auth/data-plane-auth.module';
 import { BlobsModule } from './blobs/blobs.module';
+import { LimitsModule } from './limits/limits.module';
 import { ManifestsModule } from './manifests/manifests.module';
 import { RegistryContextModule } from './registry/registry-context.module';
 import { RawBodyMiddleware } from './routing/raw-body.middleware';
@@ -18,7 +19,7 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
  * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
  */
 @Module({
-  imports: [RegistryContextModule, DataPlaneAuthModule, BlobsModule, ManifestsModule, AcrModule],
+  imports: [RegistryContextModule, LimitsModule, DataPlaneAuthModule, BlobsModule, ManifestsModule, AcrModule],
   controllers: [V2Controller],
   providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }],
 })

@@ -130,7 +130,7 @@ export class RegistriesService {
       properties,
     };
     this.checkTier(sku, { ...settingsUsage(draft), storageBytes: 0, webhooks: 0, tokens: 0, scopeMaps: 0, replications: 0 });
-    const passwords = await Promise.all(['password', 'password2'].map(async (n) => ({ n, v: this.secrets.generate() })));
+    const passwords = ['password', 'password2'].map((n) => ({ n, v: this.secrets.generate() }));
     const hashed = await Promise.all(passwords.map(async (p) => ({ ...p, hash: await this.secrets.hash(p.v) })));
 
     const row = await this.ds.transaction(async (tx) => {

@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CACHE_STORE, type CounterStore } from '@berth/cache';
+import { DATA_SOURCE } from '@berth/db';
+import { RegistryError } from '@berth/oci';
+import {
+  THROTTLE_MESSAGE,
+  THROTTLE_WINDOW_SECONDS,
+  TierCatalog,
+  decide,
+  storageFits,
+  throttleBuckets,
+  throttleCategories,
+  type ThrottleCategory,
+} from '@berth/tiers';
+import { BlockList, isIP } from 'node:net';
+import type { DataSource } from 'typeorm';
+import type { RegistryRef } from '../registry/registry-ref';
+
+/** Network settings are re-read at most this often per registry (as the registry resolver caches registries). */
+const NETWORK_TTL_MS = 5000;
+
+interface NetworkPolicy {
+  at: number;
+  publicAccess: boolean;
+  /** Undefined: every address is allowed (defaultAction Allow, or a tier without IP rules). */
+  allowed?: BlockList;
+}
+
+/**
+ * The data plane's tier limits (reference §10, §1.1): request rates per registry and per identity in fixed one-minute
+ * windows of the shared counter store (Redis when distributed, so all frontend processes count together), the
+ * storage limit, and the registry's network rules. Every refusal is a RegistryError the OCI filter renders.
+ */
+@Injectable()
+export class DataPlaneLimits {
+  private readonly network = new Map<string, NetworkPolicy>();
+
+  constructor(
+    @Inject(CACHE_STORE) private readonly counters: CounterStore,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    private readonly tiers: TierCatalog,
+  ) {}
+
+  /** The categories a request counts in (by method; a referrers listing also counts as ListReferrers). */
+  categories(method: string, path: string): ThrottleCategory[] {
+    return throttleCategories(method, /\/referrers\/[^/]+$/.test(path));
+  }
+
+  /** Counts the request in the registry-wide buckets; 429 TOOMANYREQUESTS with Retry-After when over. */
+  checkRegistry(registry: RegistryRef, categories: readonly ThrottleCategory[]): Promise<void> {
+    return this.count(registry, categories);
+  }
+
+  /**
+   * Counts the request in the caller's buckets within the registry (`identityKey`: the authenticated subject id,
+   * e.g. `principal:<id>`, `admin:<registryId>`, `token:<id>`, `anonymous`); 429 when over.
+   */
+  checkIdentity(registry: RegistryRef, identityKey: string, categories: readonly ThrottleCategory[]): Promise<void> {
+    return this.count(registry, categories, identityKey);
+  }
+
+  /** Both: what a caller that has the identity at hand uses instead of the hook plus checkIdentity. */
+  async checkRequest(registry: RegistryRef, identityKey: string | undefined, categories: readonly ThrottleCategory[]): Promise<void> {
+    await this.count(registry, categories);
+    if (identityKey !== undefined) await this.count(registry, categories, identityKey);
+  }
+
+  /**
+   * Refuses (403 DENIED) content that would take the registry over its tier's storage limit. `addBytes` is what the
+   * request adds; content already stored counts once (blobs and manifests of the registry).
+   */
+  async checkStorage(registry: RegistryRef, addBytes: number): Promise<void> {
+    if (addBytes <= 0) return;
+    const tier = this.tiers.tier(registry.sku);
+    if (tier.storageLimitBytes < 0) return;
+    const [row] = (await this.ds.query(
+      `SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE registry_id = $1)
+            + (SELECT coalesce(sum(size), 0) FROM manifests WHERE registry_id = $1) AS bytes`,
+      [registry.id],
+    )) as Array<{ bytes: string }>;
+    const used = Number(row?.bytes ?? 0);
+    if (!storageFits(tier, used, addBytes)) {
+      throw new RegistryError(
+        'DENIED',
+        `storage quota exceeded: the registry stores ${used} bytes and the ${registry.sku} tier's limit is ${tier.storageLimitBytes} bytes`,
+        { limitBytes: tier.storageLimitBytes, usedBytes: used, requestBytes: addBytes },
+      );
+    }
+  }
+
+  /**
+   * Refuses (403 DENIED) a client the registry's network rules exclude: public network access disabled, or (Premium)
+   * `networkRuleSet.defaultAction: Deny` with no IP rule matching the client address.
+   */
+  async checkNetwork(registry: RegistryRef, clientIp: string): Promise<void> {
+    const policy = await this.policy(registry);
+    if (!policy.publicAccess) {
+      throw new RegistryError('DENIED', `client with IP '${clientIp}' is not allowed access: the registry's public network access is disabled`);
+    }
+    if (!policy.allowed) return;
+    const ip = clientIp.replace(/^::ffff:/i, '');
+    if (isIP(ip) === 4 && policy.allowed.check(ip, 'ipv4')) return;
+    throw new RegistryError('DENIED', `client with IP '${clientIp}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`);
+  }
+
+  private async count(registry: RegistryRef, categories: readonly ThrottleCategory[], identityKey?: string): Promise<void> {
+    const buckets = throttleBuckets(this.tiers.tier(registry.sku), registry.id, categories, identityKey);
+    const counts = await Promise.all(
+      buckets.map(async (bucket) => ({ bucket, ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)) })),
+    );
+    const decision = decide(counts);
+    if (!decision.allowed) {
+      throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, { 'Retry-After': String(decision.retryAfterSeconds) });
+    }
+  }
+
+  private async policy(registry: RegistryRef): Promise<NetworkPolicy> {
+    const hit = this.network.get(registry.id);
+    if (hit && Date.now() - hit.at < NETWORK_TTL_MS) return hit;
+    const [row] = (await this.ds.query(`SELECT properties FROM registries WHERE id = $1`, [registry.id])) as Array<{
+      properties: { publicNetworkAccess?: string; networkRuleSet?: { defaultAction?: string; ipRules?: Array<{ value: string }> } };
+    }>;
+    const props = row?.properties ?? {};
+    const policy: NetworkPolicy = { at: Date.now(), publicAccess: props.publicNetworkAccess !== 'Disabled' };
+    if (this.tiers.tier(registry.sku).features.ipRules && props.networkRuleSet?.defaultAction === 'Deny') {
+      const list = new BlockList();
+      for (const rule of props.networkRuleSet.ipRules ?? []) {
+        const [addr, prefix] = rule.value.split('/');
+        if (addr && isIP(addr) === 4) list.addSubnet(addr, prefix === undefined ? 32 : Number(prefix), 'ipv4');
+      }
+      policy.allowed = list;
+    }
+    if (this.network.size > 10_000) this.network.clear();
+    this.network.set(registry.id, policy);
+    return policy;
+  }
+}

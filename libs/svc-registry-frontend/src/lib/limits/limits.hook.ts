@@ -1,0 +1,76 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { DATA_SOURCE } from '@berth/db';
+import { RegistryError, ociErrorBody } from '@berth/oci';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DataSource } from 'typeorm';
+import { RegistryResolver } from '../registry/registry-resolver.service';
+import { DataPlaneLimits } from './data-plane-limits.service';
+
+const DATA_PLANE = /^\/(v2|acr\/v1)(\/|$)/;
+const UPLOAD = /^\/v2\/.+\/blobs\/uploads\/([0-9a-f-]{36})$/i;
+const MANIFEST_OR_UPLOAD_START = /^\/v2\/.+\/(manifests\/[^/]+|blobs\/uploads\/?)$/;
+
+/**
+ * Enforces the tier limits on every data-plane request before routing, as a Fastify `onRequest` hook (so no
+ * handler has to remember it): the registry's network rules, the registry-wide request rates, and the storage limit
+ * for the bytes a request is about to add (its Content-Length, plus what an upload already holds when it is
+ * completed). Requests for an unknown registry pass through untouched: the handlers answer them as before.
+ * Per-identity rates need the authenticated subject: the authorization layer calls DataPlaneLimits.checkIdentity.
+ */
+@Injectable()
+export class LimitsHook implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly registries: RegistryResolver,
+    private readonly limits: DataPlaneLimits,
+    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRequest', (req, reply) => this.enforce(req, reply));
+  }
+
+  /** Resolves with the reply when it answered (Fastify then stops the request), else with nothing. */
+  private async enforce(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const path = req.url.split('?')[0] ?? '';
+    if (!DATA_PLANE.test(path)) return undefined;
+    let registry;
+    try {
+      registry = await this.registries.resolve(req.headers.host);
+    } catch {
+      return undefined;
+    }
+    try {
+      await this.limits.checkNetwork(registry, req.ip);
+      await this.limits.checkRegistry(registry, this.limits.categories(req.method, path));
+      const adds = await this.bytesAdded(req, path, registry.id);
+      if (adds > 0) await this.limits.checkStorage(registry, adds);
+    } catch (err) {
+      if (!(err instanceof RegistryError)) throw err;
+      for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+      await reply
+        .status(err.status)
+        .header('Docker-Distribution-API-Version', 'registry/2.0')
+        .header('content-type', 'application/json')
+        .send(ociErrorBody(err));
+    }
+  }
+
+  /** What the request is about to store: its body, and for an upload's final PUT the bytes the upload already has. */
+  private async bytesAdded(req: FastifyRequest, path: string, registryId: string): Promise<number> {
+    if (req.method !== 'PUT' && req.method !== 'PATCH' && req.method !== 'POST') return 0;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const body = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+    const upload = UPLOAD.exec(path);
+    if (upload?.[1] && req.method === 'PUT') {
+      const [row] = (await this.ds.query(`SELECT offset_bytes FROM upload_sessions WHERE id = $1 AND registry_id = $2`, [
+        upload[1],
+        registryId,
+      ])) as Array<{ offset_bytes: string }>;
+      return body + Number(row?.offset_bytes ?? 0);
+    }
+    return upload || MANIFEST_OR_UPLOAD_START.test(path) ? body : 0;
+  }
+}

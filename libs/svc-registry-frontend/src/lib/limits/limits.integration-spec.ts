@@ -1,0 +1,145 @@
+import { freePort, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { Client } from 'pg';
+
+jest.setTimeout(180_000);
+
+const READ_LIMIT = 7;
+const STORAGE_LIMIT = 1000;
+
+/**
+ * Tier limits across processes: two registry-frontend processes share Redis, so together they allow exactly the
+ * per-registry request rate of a test tier (BERTH_TIER_OVERRIDES) in a window, then answer 429 TOOMANYREQUESTS with
+ * a Retry-After counting down to the window's end; pushes over the storage limit and clients outside the IP rules
+ * are refused.
+ */
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: <T>() => T;
+}
+
+/** node:http, not fetch: fetch drops a caller-set Host header, and Host selects the registry. */
+function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Res> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path, headers, timeout: 15_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: <T>() => JSON.parse(text) as T });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('data-plane limits (two frontend processes)', () => {
+  let db: { url: string; drop(): Promise<void> };
+  let pg: Client;
+  const frontends: ServiceProcess[] = [];
+  const name = `lim${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+  const premium = `${name}p`;
+  const suffix = 'berth.localhost';
+
+  beforeAll(async () => {
+    const env = stackEnv();
+    db = await migratedDatabase(env['BERTH_DATABASE_URL'] ?? '', 'limits');
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const tenant = (await pg.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)).rows[0] as { id: string };
+    const sub = (await pg.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [tenant.id])).rows[0] as { id: string };
+    const rg = (await pg.query(`INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'rg', 'eastus') RETURNING id`, [sub.id])).rows[0] as { id: string };
+    await pg.query(
+      `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku, anonymous_pull_enabled)
+       VALUES ($1, $2, $3, $4, 'eastus', 'Basic', false),
+              ($1, $2, $5, $6, 'eastus', 'Premium', false)`,
+      [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`],
+    );
+    const common = {
+      ...env,
+      BERTH_DATABASE_URL: db.url,
+      BERTH_HOST: '127.0.0.1',
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_REGIONS: 'eastus',
+      BERTH_DEFAULT_REGISTRY: name,
+      BERTH_S3_BUCKET_PREFIX: `lim${randomUUID().slice(0, 8)}`,
+      BERTH_TIER_OVERRIDES: JSON.stringify({
+        Basic: { throttle: { read: { perRegistry: READ_LIMIT } }, storageLimitBytes: STORAGE_LIMIT },
+        Premium: { throttle: { read: { perRegistry: 1000 } } },
+      }),
+    };
+    for (let i = 0; i < 2; i++) frontends.push(startApp('registry-frontend', common, await freePort()));
+    for (const f of frontends) {
+      await pollUntil(`${f.name} ready`, () => call(f.url, 'GET', '/readyz'), (r) => r.status === 200, { timeoutMs: 60_000 });
+    }
+  });
+
+  afterAll(async () => {
+    for (const f of frontends) await stopProcess(f);
+    await pg?.end();
+    await db?.drop();
+  });
+
+  it('allows exactly the limit across both processes, then 429 with a decreasing Retry-After', async () => {
+    const statuses: number[] = [];
+    const retryAfter: number[] = [];
+    for (let i = 0; i < READ_LIMIT + 4; i++) {
+      const f = frontends[i % 2] as ServiceProcess;
+      const res = await call(f.url, 'GET', '/v2/');
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter.push(Number(res.headers['retry-after']));
+        expect(res.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('TOOMANYREQUESTS');
+      }
+    }
+    expect(statuses.filter((s) => s !== 429)).toHaveLength(READ_LIMIT);
+    expect(statuses.slice(READ_LIMIT).every((s) => s === 429)).toBe(true);
+    for (const r of retryAfter) {
+      expect(r).toBeGreaterThanOrEqual(1);
+      expect(r).toBeLessThanOrEqual(60);
+    }
+    expect(retryAfter[retryAfter.length - 1]).toBeLessThanOrEqual(retryAfter[0] ?? 0);
+    // Another registry has its own budget.
+    const other = await call(frontends[0]?.url ?? '', 'GET', '/v2/', { host: `${premium}.${suffix}` });
+    expect(other.status).not.toBe(429);
+  });
+
+  it('refuses an upload that would exceed the storage limit and stores nothing', async () => {
+    // Writes have their own budget; the read bucket is exhausted by the previous test.
+    const f = frontends[1] as ServiceProcess;
+    const res = await call(
+      f.url,
+      'POST',
+      `/v2/app/blobs/uploads/?digest=sha256:${'0'.repeat(64)}`,
+      { 'content-type': 'application/octet-stream', 'content-length': String(STORAGE_LIMIT + 1) },
+      Buffer.alloc(STORAGE_LIMIT + 1),
+    );
+    expect(res.status).toBe(403);
+    const body = res.json<{ errors: Array<{ code: string; message: string }> }>();
+    expect(body.errors[0]?.code).toBe('DENIED');
+    expect(body.errors[0]?.message).toContain('storage quota exceeded');
+    expect((await pg.query(`SELECT count(*)::int AS n FROM blobs`)).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('refuses clients outside a Premium registry IP rules', async () => {
+    const f = frontends[0] as ServiceProcess;
+    const host = { host: `${premium}.${suffix}` };
+    await pg.query(`UPDATE registries SET properties = $2 WHERE name = $1`, [
+      premium,
+      JSON.stringify({ networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.0.0.0/8' }] } }),
+    ]);
+    const denied = await pollUntil('the IP rules apply', () => call(f.url, 'GET', '/v2/', host), (r) => r.status === 403, { timeoutMs: 15_000 });
+    expect(denied.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
+    await pg.query(`UPDATE registries SET properties = $2 WHERE name = $1`, [
+      premium,
+      JSON.stringify({ networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '127.0.0.1' }] } }),
+    ]);
+    await pollUntil('the IP rule admits loopback', () => call(f.url, 'GET', '/v2/', host), (r) => r.status !== 403, { timeoutMs: 15_000 });
+  });
+});
