@@ -52,9 +52,11 @@ describe('embedded default (npm start)', () => {
 
   it('answers /healthz, /v2/ and /readyz with its embedded dependencies, and keeps data across a restart', async () => {
     const first = await start();
+    // The data plane challenges anonymous callers (the default registry allows no anonymous pull).
     const base = await http(`${first.url}/v2/`);
-    expect(base.status).toBe(200);
+    expect(base.status).toBe(401);
     expect(base.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+    expect(base.headers.get('www-authenticate')).toMatch(/^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/oauth2\/token",service="default\.berth\.localhost"$/);
 
     const ready = await pollUntil('/readyz', () => http(`${first.url}/readyz`), (r) => r.status === 200, { timeoutMs: 30000 });
     expect(ready.json()).toEqual({
@@ -80,6 +82,11 @@ describe('embedded default (npm start)', () => {
     expect(clientId).toMatch(/^[0-9a-f-]{36}$/);
     expect(clientSecret.length).toBeGreaterThanOrEqual(32);
     expect(first.output()).not.toContain(clientSecret);
+    // The bootstrap principal signs in to the default registry with its client id and secret, as ACR service principals do.
+    const signedIn = await http(`${first.url}/v2/`, {
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}` },
+    });
+    expect(signedIn.status).toBe(200);
     const check = await embeddedPg();
     try {
       const reg = await check.query<{ name: string; sku: string }>('SELECT name, sku FROM registries');
@@ -111,23 +118,24 @@ describe('embedded default (npm start)', () => {
     const caFile = path.join(dataDir, 'tls', 'ca.pem');
     const ca = await pollUntil('ca.pem', () => readFile(caFile, 'utf8'), (s) => s.includes('BEGIN CERTIFICATE'), { timeoutMs: 60000 });
     const port = Number(new URL(p.url).port);
-    const get = (host: string): Promise<{ status: number; body: string }> =>
+    const get = (host: string): Promise<{ status: number; body: string; challenge?: string }> =>
       new Promise((resolve, reject) => {
         const req = request({ host: '127.0.0.1', port, path: '/v2/', servername: host, ca, headers: { host: `${host}:${port}` }, timeout: 5000 }, (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, challenge: res.headers['www-authenticate'] }));
         });
         req.on('error', reject);
         req.end();
       });
-    const viaLocalhost = await pollUntil('https /v2/', () => get('localhost'), (r) => r.status === 200, { timeoutMs: 60000 }).catch((e: Error) => {
+    const viaLocalhost = await pollUntil('https /v2/', () => get('localhost'), (r) => r.status === 401, { timeoutMs: 60000 }).catch((e: Error) => {
       throw new Error(`${e.message}\n--- output ---\n${p.output().slice(-4000)}`);
     });
-    expect(viaLocalhost.body).toBe('{}');
+    // The challenge's realm is on the HTTPS host the client used.
+    expect(viaLocalhost.challenge).toBe(`Bearer realm="https://localhost:${port}/oauth2/token",service="default.berth.localhost"`);
     // The default registry's login server is covered by the wildcard certificate and resolves to it;
     // a registry that does not exist is NAME_UNKNOWN, over a certificate that covers its name too.
-    expect((await get('default.berth.localhost')).status).toBe(200);
+    expect((await get('default.berth.localhost')).status).toBe(401);
     const unknown = await get('nosuchregistry.berth.localhost');
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body)).toMatchObject({ errors: [{ code: 'NAME_UNKNOWN' }] });

@@ -1,6 +1,6 @@
-import { freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '../index';
+import { basicAuth, freePort, http, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '../index';
 import { KafkaEventBus, RegistryTopics, decodeEventEnvelope, type ReceivedMessage } from '@berth/events';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 /** Each service's dependencies, by the names its /readyz reports. */
@@ -19,6 +19,10 @@ interface Readiness {
   failing?: string[];
 }
 
+/** The operator principal (BERTH_BOOTSTRAP_CLIENT_ID/SECRET); it signs in to the default registry with Basic auth. */
+const OPERATOR = { clientId: randomUUID(), secret: randomBytes(24).toString('base64url') };
+const AUTH = basicAuth(OPERATOR.clientId, OPERATOR.secret);
+
 describe('distributed mode: every service boots on the real stack', () => {
   const running: ServiceProcess[] = [];
   let db: { url: string; drop(): Promise<void> };
@@ -27,7 +31,13 @@ describe('distributed mode: every service boots on the real stack', () => {
     const stack = stackEnv();
     // A database of its own, migrated first, as an operator's migrate Job does before the services start.
     db = await migratedDatabase(stack['BERTH_DATABASE_URL'] ?? '', 'boot');
-    const env = { ...stack, BERTH_DATABASE_URL: db.url, BERTH_S3_BUCKET_PREFIX: `boot-${process.pid}-` };
+    const env = {
+      ...stack,
+      BERTH_DATABASE_URL: db.url,
+      BERTH_S3_BUCKET_PREFIX: `boot-${process.pid}-`,
+      BERTH_BOOTSTRAP_CLIENT_ID: OPERATOR.clientId,
+      BERTH_BOOTSTRAP_CLIENT_SECRET: OPERATOR.secret,
+    };
     for (const name of Object.keys(SERVICES)) running.push(startApp(name, env, await freePort()));
   });
 
@@ -51,10 +61,15 @@ describe('distributed mode: every service boots on the real stack', () => {
     expect(Object.values(body.checks).every((v) => v === 'up')).toBe(true);
   });
 
-  it('the frontend serves the OCI base endpoint', async () => {
+  it('the frontend serves the OCI base endpoint: a challenge anonymously, 200 to the operator', async () => {
     const fe = running.find((p) => p.name === 'registry-frontend');
     if (!fe) throw new Error('registry-frontend not started');
-    const res = await pollUntil('GET /v2/', () => http(`${fe.url}/v2/`), (r) => r.status === 200, { timeoutMs: 30000 });
+    const anonymous = await pollUntil('GET /v2/', () => http(`${fe.url}/v2/`), (r) => r.status === 401, { timeoutMs: 30000 });
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/oauth2\/token",service="default\.berth\.localhost"$/);
+    // The operator principal is created by token-service at start; the frontend sees it once it is there.
+    const res = await pollUntil('GET /v2/ signed in', () => http(`${fe.url}/v2/`, { headers: { authorization: AUTH } }), (r) => r.status === 200, {
+      timeoutMs: 30000,
+    });
     expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
     expect(res.json()).toEqual({});
   });
@@ -90,7 +105,7 @@ describe('distributed mode: every service boots on the real stack', () => {
     for (const blob of [config, layer]) {
       const res = await http(`${fe.url}/v2/${repo}/blobs/uploads/?digest=${sha(blob)}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
+        headers: { 'content-type': 'application/octet-stream', authorization: AUTH },
         body: blob,
       });
       expect(res.status).toBe(201);
@@ -113,17 +128,17 @@ describe('distributed mode: every service boots on the real stack', () => {
     try {
       const put = await http(`${fe.url}/v2/${repo}/manifests/v1`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json', authorization: AUTH },
         body: manifest,
       });
       expect(put.status).toBe(201);
       const ours = await pollUntil(
         'the push event on Kafka',
-        () => Promise.resolve(received.map((m) => decodeEventEnvelope<{ action: string; target: Record<string, unknown> }>(m))),
-        (events) => events.some((e) => e.data.target['repository'] === repo),
+        () => Promise.resolve(received.map((m) => decodeEventEnvelope<{ action: string; target?: Record<string, unknown> }>(m))),
+        (events) => events.some((e) => e.data.target?.['repository'] === repo),
         { timeoutMs: 30000 },
       );
-      const event = ours.find((e) => e.data.target['repository'] === repo);
+      const event = ours.find((e) => e.data.target?.['repository'] === repo);
       expect(event?.data).toMatchObject({
         action: 'push',
         target: { repository: repo, tag: 'v1', digest: sha(manifest), size: manifest.length, length: manifest.length },
