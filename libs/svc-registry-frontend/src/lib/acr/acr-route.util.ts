@@ -1,4 +1,4 @@
-import { RegistryError, isRepositoryName } from '@berth/oci';
+import { matchRepositoryRoute } from '../routing/repository-route.util';
 
 /**
  * What an `/acr/v1/...` path addresses (acr.md §2.2). Repository names contain slashes; a repository path
@@ -27,28 +27,4 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => AcrRoute]> = [
  */
 export function parseAcrRoute(rawPath: string): AcrRoute {
   return matchRepositoryRoute(rawPath, PATTERNS);
-}
-
-/**
- * Matches a percent-encoded request path against `(pattern, build)` pairs, first match wins; a route with a
- * `name` must name a valid repository (NAME_INVALID 400), no match is NAME_UNKNOWN 404, a bad encoding
- * NAME_INVALID. Generic, so the `/v2` router can share it.
- */
-export function matchRepositoryRoute<R extends object>(rawPath: string, patterns: ReadonlyArray<[RegExp, (m: RegExpExecArray) => R]>): R {
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    throw new RegistryError('NAME_INVALID', 'invalid path encoding');
-  }
-  for (const [re, build] of patterns) {
-    const m = re.exec(path);
-    if (!m) continue;
-    const route = build(m);
-    if ('name' in route && (typeof route.name !== 'string' || !isRepositoryName(route.name))) {
-      throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: String(route.name).slice(0, 300) });
-    }
-    return route;
-  }
-  throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry');
 }

@@ -1,5 +1,5 @@
 import type { RepositoryAction } from '@berth/auth';
-import { RegistryError, isRepositoryName } from '@berth/oci';
+import { parseAcrRoute } from '../acr/acr-route.util';
 import { parseV2Route } from '../routing/v2-route.util';
 
 /** What one data-plane request needs before any handler runs (or lookup happens). */
@@ -40,23 +40,11 @@ export function requiredAccess(method: string, rawPath: string, query: Record<st
   }
 }
 
-const ACR_SUFFIX = /^(.+?)\/(_tags|_manifests)(?:\/([^/]+))?\/?$/;
-
-/** `/acr/v1/_catalog`, `/acr/v1/<name>`, `/acr/v1/<name>/_tags[/<tag>]`, `/acr/v1/<name>/_manifests[/<digest>]`. */
+/** `/acr/v1/_catalog`, `/acr/v1/<name>`, `/acr/v1/<name>/_tags[/<tag>]`, `/acr/v1/<name>/_manifests[/<reference>]`. */
 function acrAccess(method: string, rawPath: string): RequiredAccess {
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath.slice('/acr/v1'.length)).replace(/^\/+/, '');
-  } catch {
-    throw new RegistryError('NAME_INVALID', 'invalid path encoding');
-  }
-  if (path === '_catalog' || path === '_catalog/') return { kind: 'catalog' };
-  const m = ACR_SUFFIX.exec(path);
-  const name = (m ? m[1] : path.replace(/\/+$/, '')) ?? '';
-  if (!isRepositoryName(name)) {
-    if (name === '') throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry');
-    throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: name.slice(0, 300) });
-  }
+  const route = parseAcrRoute(rawPath);
+  if (route.kind === 'catalog') return { kind: 'catalog' };
+  const { name } = route;
   if (READ.has(method)) return { kind: 'repository', name, action: 'metadata_read' };
   if (method === 'DELETE') return { kind: 'repository', name, action: 'delete' };
   return { kind: 'repository', name, action: 'metadata_write' };

@@ -1,4 +1,4 @@
-import { RegistryError, isRepositoryName } from '@berth/oci';
+import { matchRepositoryRoute } from './repository-route.util';
 
 /** What a `/v2/...` path addresses. Repository names contain slashes, so the keyword nearest the end wins. */
 export type V2Route =
@@ -27,20 +27,5 @@ const PATTERNS: Array<[RegExp, (m: RegExpExecArray) => V2Route]> = [
  * distribution; a well-shaped path with an invalid repository name is NAME_INVALID 400.
  */
 export function parseV2Route(rawPath: string): V2Route {
-  let path: string;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    throw new RegistryError('NAME_INVALID', 'invalid path encoding');
-  }
-  for (const [re, build] of PATTERNS) {
-    const m = re.exec(path);
-    if (!m) continue;
-    const route = build(m);
-    if ('name' in route && !isRepositoryName(route.name)) {
-      throw new RegistryError('NAME_INVALID', 'invalid repository name', { name: route.name.slice(0, 300) });
-    }
-    return route;
-  }
-  throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry');
+  return matchRepositoryRoute(rawPath, PATTERNS);
 }
