@@ -23,6 +23,8 @@ import { REGISTRY_FRONTEND_NEEDS, RegistryFrontendModule } from '../registry-fro
 
 jest.setTimeout(120_000);
 
+const IDENTITY_READS = 6;
+
 interface Res {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -167,6 +169,8 @@ describe('data-plane authentication and authorization', () => {
         BERTH_DATA_DIR: dataDir,
         BERTH_DEFAULT_REGISTRY: 'authdefault',
         BERTH_PUBLIC_URL: 'http://berth.test:5000',
+        // Standard (only `authanon`) gets a tiny per-identity read rate, to see identities counted apart.
+        BERTH_TIER_OVERRIDES: JSON.stringify({ Standard: { throttle: { read: { perIdentity: IDENTITY_READS } } } }),
       },
     );
     ds = svc.app.get<DataSource>(DATA_SOURCE);
@@ -430,5 +434,20 @@ describe('data-plane authentication and authorization', () => {
     expect(BUILT_IN_ROLES.AcrPull).toBeDefined();
     const r = await call('GET', '/v2/_catalog', host('authregB'), { authorization: puller.basic });
     expect(r.status).toBe(403);
+  });
+
+  it('counts each identity’s request rate apart (429 with Retry-After for one, the others unaffected)', async () => {
+    // The anonymous identity already read twice in this registry; the owner has not.
+    const statuses: number[] = [];
+    for (let i = 0; i < IDENTITY_READS + 1; i += 1) {
+      statuses.push(
+        (await call('GET', '/v2/public/app/tags/list', host('authanon'), { authorization: owner.basic })).status,
+      );
+    }
+    expect(statuses).toEqual([...Array<number>(IDENTITY_READS).fill(200), 429]);
+    const throttled = await call('GET', '/v2/public/app/tags/list', host('authanon'), { authorization: owner.basic });
+    expect(code(throttled)).toBe('TOOMANYREQUESTS');
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await call('GET', '/v2/public/app/tags/list', host('authanon'))).status).toBe(200);
   });
 });
