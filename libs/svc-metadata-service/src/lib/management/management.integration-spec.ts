@@ -1,9 +1,14 @@
 import { verifySecret } from '@berth/auth';
 import { DATA_SOURCE } from '@berth/db';
+import { MediaTypes, digestOf } from '@berth/oci';
+import { BLOB_STORES, type BlobStores } from '@berth/storage';
 import { SigningKeys, TokenIssuer } from '@berth/identity';
 import { serviceRoot, startService, type RunningService } from '@berth/platform';
 import { freePort, migratedDatabase, stackEnv } from '@berth/testing';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -346,6 +351,127 @@ describe('management API', () => {
     expect(byName['Tokens']).toMatchObject({ limit: 50000, currentValue: 1 });
     expect(byName['ScopeMaps']).toMatchObject({ currentValue: 1 });
     expect(byName['Size']).toMatchObject({ limit: 500 * 1024 ** 3, currentValue: 0 });
+  });
+
+  /** An OCI image: config, one layer and the manifest bytes. */
+  function image(seed: string): { config: Buffer; layer: Buffer; manifest: Buffer } {
+    const config = Buffer.from(JSON.stringify({ architecture: 'arm64', os: 'linux', seed }));
+    const layer = Buffer.from(`layer ${seed}`);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaTypes.OciManifest,
+        config: { mediaType: MediaTypes.OciConfig, digest: digestOf(config), size: config.length },
+        layers: [{ mediaType: MediaTypes.OciLayerTarGzip, digest: digestOf(layer), size: layer.length }],
+      }),
+    );
+    return { config, layer, manifest };
+  }
+
+  async function waitLocation(location: string | null): Promise<Res> {
+    const u = new URL(location ?? '');
+    for (let i = 0; i < 100; i++) {
+      const r = await call('GET', `${u.pathname}${u.search}`);
+      if (r.status !== 202) return r;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error('operation did not finish');
+  }
+
+  async function tagDigest(registry: string, repo: string, tag: string): Promise<string | undefined> {
+    const rows = (await ds.query(
+      `SELECT g.manifest_digest FROM tags g JOIN repositories r ON r.id = g.repository_id JOIN registries x ON x.id = r.registry_id
+        WHERE x.name = $1 AND r.name = $2 AND g.name = $3`,
+      [registry, repo, tag],
+    )) as Array<{ manifest_digest: string }>;
+    return rows[0]?.manifest_digest;
+  }
+
+  it('imports an image from another Berth registry (NoForce refuses an existing tag, Force moves it)', async () => {
+    const src = `src${suffix}`;
+    expect((await call('PUT', `${P}/registries/${src}?${V}`, { location: 'eastus', sku: { name: 'Standard' } })).status).toBe(201);
+    const [row] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [src])) as Array<{ id: string }>;
+    const srcId = row?.id ?? '';
+    const img = image('berth');
+    const stores = svc.app.get<BlobStores>(BLOB_STORES);
+    for (const b of [img.config, img.layer]) {
+      await stores.get('eastus').putBlob(srcId, Readable.from([b]), digestOf(b));
+      await ds.query(`INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3)`, [srcId, digestOf(b), b.length]);
+    }
+    await ds.query(`INSERT INTO repositories (registry_id, name) VALUES ($1, 'lib/app')`, [srcId]);
+    const digest = digestOf(img.manifest);
+    await ds.query(
+      `INSERT INTO manifests (registry_id, digest, media_type, size, content) VALUES ($1, $2, $3, $4, $5)`,
+      [srcId, digest, MediaTypes.OciManifest, img.manifest.length, img.manifest],
+    );
+    await ds.query(
+      `INSERT INTO repository_manifests (repository_id, digest, registry_id) SELECT id, $2, $1 FROM repositories WHERE registry_id = $1`,
+      [srcId, digest],
+    );
+    await ds.query(`INSERT INTO tags (repository_id, name, registry_id, manifest_digest) SELECT id, 'v1', $1, $2 FROM repositories WHERE registry_id = $1`, [srcId, digest]);
+
+    const body = { source: { resourceId: `${P}/registries/${src}`, sourceImage: 'lib/app:v1' }, targetTags: ['copied/app:v1'], mode: 'NoForce' };
+    const started = await call('POST', `${P}/registries/${reg}/importImage?${V}`, body);
+    expect(started.status).toBe(202);
+    expect((await waitLocation(started.headers.get('location'))).status).toBe(204);
+    expect(await tagDigest(reg, 'copied/app', 'v1')).toBe(digest);
+    const [target] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [reg])) as Array<{ id: string }>;
+    expect(await stores.get('eastus').stat({ registryId: target?.id ?? '', digest: digestOf(img.layer) })).toMatchObject({ size: img.layer.length });
+    const again = await call('POST', `${P}/registries/${reg}/importImage?${V}`, body);
+    expect(again.status).toBe(409);
+    expect(code(again)).toBe('ImportTagAlreadyExists');
+    const forced = await call('POST', `${P}/registries/${reg}/importImage?${V}`, { ...body, mode: 'Force' });
+    expect((await waitLocation(forced.headers.get('location'))).status).toBe(204);
+    const missing = await call('POST', `${P}/registries/${reg}/importImage?${V}`, { ...body, source: { ...body.source, sourceImage: 'lib/none:v1' }, targetTags: ['x:y'] });
+    const failed = await waitLocation(missing.headers.get('location'));
+    expect(failed.status).toBe(400);
+    expect(code(failed)).toBe('ImportSourceNotFound');
+    expect(await tagDigest(reg, 'x', 'y')).toBeUndefined();
+    expect((await call('DELETE', `${P}/registries/${src}?${V}`)).status).toBe(202);
+  });
+
+  it('imports an image from an OCI registry over HTTP, following a Bearer token challenge', async () => {
+    const img = image('remote');
+    const digest = digestOf(img.manifest);
+    const server: Server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/token') {
+        const ok = req.headers.authorization === `Basic ${Buffer.from('puller:s3cret').toString('base64')}` && url.searchParams.get('scope') === 'repository:team/tool:pull';
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ token: 'tkn' }) : '{}');
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer tkn') {
+        const port = (server.address() as AddressInfo).port;
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="fake",scope="repository:team/tool:pull"` }).end();
+        return;
+      }
+      const blobs = new Map([img.config, img.layer].map((b) => [`/v2/team/tool/blobs/${digestOf(b)}`, b]));
+      if (url.pathname === '/v2/team/tool/manifests/2.0') res.writeHead(200, { 'content-type': MediaTypes.OciManifest }).end(img.manifest);
+      else if (blobs.has(url.pathname)) res.writeHead(200).end(blobs.get(url.pathname));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const started = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
+        source: { registryUri: `127.0.0.1:${port}`, sourceImage: 'team/tool:2.0', credentials: { username: 'puller', password: 's3cret' } },
+        untaggedTargetRepositories: ['mirror/tool'],
+        targetTags: ['mirror/tool:stable'],
+      });
+      expect(started.status).toBe(202);
+      expect((await waitLocation(started.headers.get('location'))).status).toBe(204);
+      expect(await tagDigest(reg, 'mirror/tool', 'stable')).toBe(digest);
+      const [m] = (await ds.query(`SELECT architecture, os FROM manifests WHERE digest = $1`, [digest])) as Array<{ architecture: string; os: string }>;
+      expect(m).toEqual({ architecture: 'arm64', os: 'linux' });
+      const denied = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
+        source: { registryUri: `127.0.0.1:${port}`, sourceImage: 'team/tool:2.0', credentials: { username: 'puller', password: 'wrong' } },
+        targetTags: ['mirror/tool:other'],
+      });
+      const failed = await waitLocation(denied.headers.get('location'));
+      expect(code(failed)).toBe('ImportSourceUnauthorized');
+    } finally {
+      server.close();
+    }
   });
 
   it('answers unknown paths and methods with ARM errors', async () => {
