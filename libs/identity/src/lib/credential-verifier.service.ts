@@ -51,18 +51,81 @@ export class CredentialVerifier {
   ) {}
 
   async verifyBasic(username: string, password: string, context: BasicContext): Promise<Subject> {
-    const throttleKey = `auth-fail:${sha256(username.toLowerCase())}:${context.clientIp}`;
+    const registryOf = async (): Promise<RegistryFacts> => {
+      const registry = await this.registries.byId(context.registry.id);
+      if (!registry) throw new AuthError('invalid', 'invalid credentials');
+      return registry;
+    };
+    return this.throttled(
+      username,
+      context.clientIp,
+      `${context.registry.id}\u0000${username}\u0000${password}`,
+      context.registry.id,
+      async () => {
+        if (!username || !password) throw new AuthError('invalid', 'invalid credentials');
+        return this.check(username, password, await registryOf());
+      },
+      async (subject) => this.assertStillValid(subject, await registryOf()),
+    );
+  }
+
+  /**
+   * Verifies a service principal's client id and secret for the identity endpoint's client-credentials grant.
+   * The principal must belong to `tenantId` (an unknown client, a wrong secret and another tenant's client
+   * are all `invalid`). Throttled like Basic logins.
+   */
+  async verifyClientSecret(
+    clientId: string,
+    secret: string,
+    context: { tenantId: string; clientIp: string },
+  ): Promise<Extract<Subject, { kind: 'principal' }>> {
+    const subject = await this.throttled(
+      clientId,
+      context.clientIp,
+      `client\u0000${context.tenantId}\u0000${clientId}\u0000${secret}`,
+      undefined,
+      async () => {
+        if (!GUID.test(clientId) || !secret) throw new AuthError('invalid', 'invalid client credentials');
+        const [row] = (await this.ds.query(
+          `SELECT id, tenant_id, password_hash, secret_expires_at, enabled FROM principals
+            WHERE client_id = $1 AND kind = 'ServicePrincipal'`,
+          [clientId.toLowerCase()],
+        )) as PrincipalRow[];
+        return this.principal(row, secret, context.tenantId);
+      },
+      (remembered) => this.assertPrincipalValid(remembered, context.tenantId),
+    );
+    if (subject.kind !== 'principal') throw new AuthError('invalid', 'invalid client credentials');
+    return subject;
+  }
+
+  /**
+   * Runs a credential check under the failed-login limit of (username, address): refused as `throttled` once
+   * the limit is reached, a failure counted. A success is remembered for a minute under a hash of `secretKey`
+   * (that saves the slow hash, not the state checks: `revalidate` runs on every reuse, so a credential
+   * disabled since is refused at once).
+   */
+  private async throttled(
+    username: string,
+    clientIp: string,
+    secretKey: string,
+    registryId: string | undefined,
+    check: () => Promise<Subject>,
+    revalidate: (subject: Subject) => Promise<void>,
+  ): Promise<Subject> {
+    const throttleKey = `auth-fail:${sha256(username.toLowerCase())}:${clientIp}`;
     const seen = await this.cache.incrementWindow(throttleKey, 0, FAILED_LOGIN_WINDOW_SEC);
     if (seen.count >= FAILED_LOGIN_LIMIT) {
       throw new AuthError('throttled', 'too many failed logins; try again later', seen.resetsInSeconds);
     }
-    const successKey = sha256(`${context.registry.id}\u0000${username}\u0000${password}`);
-    const hit = this.successes.get(successKey);
-    if (hit && Date.now() - hit.at < SUCCESS_CACHE_MS) return hit.subject;
+    const successKey = sha256(secretKey);
     try {
-      const registry = await this.registries.byId(context.registry.id);
-      if (!registry || !username || !password) throw new AuthError('invalid', 'invalid credentials');
-      const subject = await this.check(username, password, registry);
+      const hit = this.successes.get(successKey);
+      if (hit && Date.now() - hit.at < SUCCESS_CACHE_MS) {
+        await revalidate(hit.subject);
+        return hit.subject;
+      }
+      const subject = await check();
       if (this.successes.size >= MAX_SUCCESS_CACHE) this.successes.clear();
       this.successes.set(successKey, { at: Date.now(), subject });
       return subject;
@@ -70,7 +133,7 @@ export class CredentialVerifier {
       if (!(e instanceof AuthError)) throw e;
       const after = await this.cache.incrementWindow(throttleKey, 1, FAILED_LOGIN_WINDOW_SEC);
       this.rootLogger.child({ component: 'credentials' }).info(
-        { registryId: context.registry.id, reason: e.reason, failures: after.count, clientIp: context.clientIp },
+        { registryId, reason: e.reason, failures: after.count, clientIp },
         'login refused',
       );
       throw e;
@@ -111,7 +174,7 @@ export class CredentialVerifier {
         WHERE client_id = $1 AND kind = 'ServicePrincipal'`,
       [clientId.toLowerCase()],
     )) as PrincipalRow[];
-    return this.principal(row, secret, registry);
+    return this.principal(row, secret, registry.tenantId);
   }
 
   private async user(upn: string, password: string, registry: RegistryFacts): Promise<Subject> {
@@ -120,12 +183,12 @@ export class CredentialVerifier {
         WHERE lower(user_principal_name) = lower($1) AND kind = 'User'`,
       [upn],
     )) as PrincipalRow[];
-    return this.principal(row, password, registry);
+    return this.principal(row, password, registry.tenantId);
   }
 
-  private async principal(row: PrincipalRow | undefined, secret: string, registry: RegistryFacts): Promise<Subject> {
+  private async principal(row: PrincipalRow | undefined, secret: string, tenantId: string): Promise<Subject> {
     // Principals of another tenant are unknown here: their assignments could never apply to this registry.
-    const sameTenant = row?.tenant_id === registry.tenantId;
+    const sameTenant = row?.tenant_id === tenantId;
     const ok = await verifySecret(secret, (sameTenant && row?.password_hash) || DUMMY_HASH);
     if (!row || !sameTenant || !ok) throw new AuthError('invalid', 'invalid credentials');
     if (!row.enabled) throw new AuthError('disabled', 'the principal is disabled');
@@ -171,9 +234,9 @@ export class CredentialVerifier {
   private async assertStillValid(subject: Subject, registry: RegistryFacts): Promise<void> {
     switch (subject.kind) {
       case 'anonymous':
-        throw new AuthError('invalid', 'invalid refresh token');
+        throw new AuthError('invalid', 'invalid credentials');
       case 'admin':
-        if (subject.registryId !== registry.id) throw new AuthError('invalid', 'invalid refresh token');
+        if (subject.registryId !== registry.id) throw new AuthError('invalid', 'invalid credentials');
         if (!registry.adminUserEnabled) throw new AuthError('disabled', 'the admin user is disabled');
         return;
       case 'token': {
@@ -181,20 +244,22 @@ export class CredentialVerifier {
           subject.tokenId,
           registry.id,
         ])) as Array<{ status: string }>;
-        if (!row) throw new AuthError('invalid', 'invalid refresh token');
+        if (!row) throw new AuthError('invalid', 'invalid credentials');
         if (row.status !== 'enabled') throw new AuthError('disabled', 'the token is disabled');
         return;
       }
-      case 'principal': {
-        const [row] = (await this.ds.query(`SELECT tenant_id, enabled FROM principals WHERE id = $1`, [subject.principalId])) as Array<{
-          tenant_id: string;
-          enabled: boolean;
-        }>;
-        if (!row || row.tenant_id !== registry.tenantId) throw new AuthError('invalid', 'invalid refresh token');
-        if (!row.enabled) throw new AuthError('disabled', 'the principal is disabled');
-        return;
-      }
+      case 'principal':
+        return this.assertPrincipalValid(subject, registry.tenantId);
     }
+  }
+
+  private async assertPrincipalValid(subject: Subject, tenantId: string): Promise<void> {
+    if (subject.kind !== 'principal') throw new AuthError('invalid', 'invalid credentials');
+    const [row] = (await this.ds.query(`SELECT tenant_id, enabled, secret_expires_at FROM principals WHERE id = $1`, [subject.principalId])) as Array<
+      Pick<PrincipalRow, 'tenant_id' | 'enabled' | 'secret_expires_at'>
+    >;
+    if (!row || row.tenant_id !== tenantId) throw new AuthError('invalid', 'invalid credentials');
+    if (!row.enabled) throw new AuthError('disabled', 'the principal is disabled');
   }
 }
 
