@@ -3,8 +3,10 @@
 // settings, so an integration test never silently runs without its servers.
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
+const { applyHostsBlock } = require('./hosts-block');
 
 module.exports = async function globalSetup() {
+  process.env.BERTH_TEST_HOSTS = applyHostsBlock() ? 'resolvable' : 'unavailable';
   if (process.env.BERTH_STACK_READY === '1') return;
   const script = path.join(__dirname, '..', '..', '..', 'deploy', 'local', 'stack.sh');
   execFileSync('bash', [script, 'start'], { stdio: 'inherit' });

@@ -3,3 +3,4 @@ export * from './lib/poll';
 export * from './lib/stack';
 export * from './lib/database';
 export * from './lib/credentials';
+export * from './lib/hosts';
