@@ -1,4 +1,3 @@
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const block = require('../hosts-block') as { TEST_REGISTRY_NAMES: readonly string[] };
 
 /** Registry names whose login servers (`<name>.berth.localhost`) the test set-up makes resolve to 127.0.0.1 (/etc/hosts block). */
