@@ -42,7 +42,10 @@ export interface WebhookDispatcherOptions {
   pollIntervalMs: number;
   /** Deliveries claimed per round. Default 20. */
   batchSize: number;
-  /** How long a claimed delivery is reserved; a process dying mid-attempt leaves it to others after this. Default 60 s. */
+  /**
+   * How long a claimed delivery is reserved; a process dying mid-attempt leaves it to others after this. Default
+   * 30 s: three attempt timeouts, so a live attempt always ends (and records itself) first.
+   */
   leaseMs: number;
   /** Per-attempt timeout. Default 10 s. */
   timeoutMs: number;
@@ -55,7 +58,7 @@ export const WEBHOOK_DISPATCHER_DEFAULTS: WebhookDispatcherOptions = {
   backoff: { initialMs: 1_000, maxMs: 5 * 60_000 },
   pollIntervalMs: 1_000,
   batchSize: 20,
-  leaseMs: 60_000,
+  leaseMs: 30_000,
   timeoutMs: 10_000,
 };
 

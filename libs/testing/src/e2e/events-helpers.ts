@@ -28,35 +28,41 @@ export class WebhookReceiver {
   private readonly held = new Set<string>();
   private readonly open: http.ServerResponse[] = [];
 
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {}
+  private readonly server: http.Server;
+  private address = '';
 
-  static async start(): Promise<WebhookReceiver> {
-    let self: WebhookReceiver | undefined;
-    const server = http.createServer((req, res) => {
+  private constructor() {
+    this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = req.url ?? '';
-        self?.requests.push({
+        this.requests.push({
           path,
           at: Date.now(),
           headers: req.headers,
           body: Buffer.concat(chunks).toString('utf8'),
         });
-        if (self?.held.delete(path)) {
-          self.open.push(res); // never answered: the sender is mid-delivery until it gives up or dies
+        if (this.held.delete(path)) {
+          this.open.push(res); // never answered: the sender is mid-delivery until it gives up or dies
           return;
         }
-        const status = self?.scripts.get(path)?.shift() ?? 200;
+        const status = this.scripts.get(path)?.shift() ?? 200;
         res.writeHead(status, { 'Content-Type': 'text/plain' }).end(status < 300 ? 'thanks' : 'try later');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    self = new WebhookReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return self;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    return this.address;
+  }
+
+  static async start(): Promise<WebhookReceiver> {
+    const receiver = new WebhookReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    receiver.address = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
+    return receiver;
   }
 
   /** The next requests to `path` get these statuses, in turn; then 200. */
