@@ -166,7 +166,8 @@ export class ManagementController {
         return on('GET', async (ctx) => {
           const op = await this.operations.get(ctx.subscriptionId, p['op'] ?? '');
           if (op.status === 'InProgress') return { status: 202, headers: { Location: `${ctx.baseUrl}${ctxPath(ctx, p)}`, 'Retry-After': '1' } };
-          if (op.status === 'Succeeded') return { status: 204 };
+          // 200 rather than 204: the generated clients accept only 200/201/202 from a Location poll.
+          if (op.status === 'Succeeded') return { status: 200 };
           throw new ArmError(400, op.error?.code ?? 'OperationFailed', op.error?.message ?? 'The operation failed.');
         });
       case 'groups':
