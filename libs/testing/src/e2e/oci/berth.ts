@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { migratedDatabase } from '../../lib/database';
@@ -11,6 +12,10 @@ import { stackEnv } from '../../lib/stack';
 export interface BerthUnderTest {
   /** host:port: the bare host, i.e. the default registry. */
   host: string;
+  /** `http(s)://127.0.0.1:<port>` of the registry (frontend). */
+  url: string;
+  /** The embedded default's data folder (TLS material under `tls/`); undefined in the distributed mode. */
+  dataDir?: string;
   /** The operator principal set through BERTH_BOOTSTRAP_CLIENT_ID/SECRET, for registries that challenge. */
   creds: { username: string; password: string };
   processes: ServiceProcess[];
@@ -58,7 +63,7 @@ async function startReady(
         `${app} GET ${probe.path}`,
         async () => {
           if (ended !== undefined) return { ended };
-          return { status: (await http(`${p.url}${probe.path}`)).status };
+          return { status: await probeStatus(`${p.url}${probe.path}`) };
         },
         (r) => 'ended' in r || probe.ok(r.status),
         { timeoutMs: probe.timeoutMs },
@@ -76,12 +81,29 @@ async function startReady(
 const registryAnswers = (status: number): boolean => status === 200 || status === 401;
 
 /**
+ * The status a start-up probe gets. Over HTTPS the certificate is not checked here: the probe only asks whether
+ * the process serves yet (its self-signed CA may not even be written yet); tests that use TLS verify it themselves.
+ */
+function probeStatus(url: string): Promise<number> {
+  if (!url.startsWith('https:')) return http(url).then((r) => r.status);
+  return new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('probe timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
  * The embedded default, as `npm start` runs it (see apps/berth/src/embedded-start.integration-spec.ts): one
  * process, embedded Postgres, filesystem blobs in a temp BERTH_DATA_DIR (mode 0711, so the embedded Postgres
  * running as `postgres` can traverse it when the tests run as root). Ready when GET /v2/ answers as a
  * registry does (200, or 401 with a challenge).
  */
-export async function startEmbeddedBerth(): Promise<BerthUnderTest> {
+export async function startEmbeddedBerth(extraEnv: Record<string, string> = {}): Promise<BerthUnderTest> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-oci-embedded-'));
   await chmod(dataDir, 0o711);
   const creds = bootstrapCreds();
@@ -91,6 +113,7 @@ export async function startEmbeddedBerth(): Promise<BerthUnderTest> {
     BERTH_DATABASE_URL: '',
     BERTH_BOOTSTRAP_CLIENT_ID: creds.username,
     BERTH_BOOTSTRAP_CLIENT_SECRET: creds.password,
+    ...extraEnv,
   };
   let proc: ServiceProcess;
   try {
@@ -104,7 +127,15 @@ export async function startEmbeddedBerth(): Promise<BerthUnderTest> {
     await stopProcess(proc).catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
-  return { host: `127.0.0.1:${new URL(proc.url).port}`, creds, processes, logs: (m) => logsOf(processes, m), stop };
+  return {
+    host: `127.0.0.1:${new URL(proc.url).port}`,
+    url: proc.url,
+    dataDir,
+    creds,
+    processes,
+    logs: (m) => logsOf(processes, m),
+    stop,
+  };
 }
 
 /** The six services of the distributed mode. */
@@ -143,7 +174,9 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
   // the ones that did start.
   const backEnd = DISTRIBUTED_SERVICES.filter((name) => name !== 'registry-frontend');
   const started = await Promise.allSettled(
-    backEnd.map((name) => startReady(name, env, { path: '/healthz', ok: (status) => status === 200, timeoutMs: 90000 })),
+    backEnd.map((name) =>
+      startReady(name, env, { path: '/healthz', ok: (status) => status === 200, timeoutMs: 90000 }),
+    ),
   );
   for (const r of started) if (r.status === 'fulfilled') processes.push(r.value);
   const failures = started.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
@@ -159,6 +192,7 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     processes.unshift(frontend);
     return {
       host: `127.0.0.1:${new URL(frontend.url).port}`,
+      url: frontend.url,
       creds,
       processes,
       logs: (m) => logsOf(processes, m),
