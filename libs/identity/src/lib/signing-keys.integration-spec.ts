@@ -97,6 +97,27 @@ describe('SigningKeys', () => {
     await expect(keysB.publicKey(first?.kid ?? '', at(30 * DAY + 5 * HOUR))).resolves.toBeUndefined();
   });
 
+  it('replaces an active key that does not open with a changed master key; the old one still verifies', async () => {
+    const now = new Date('2030-02-10T00:00:00Z');
+    const before = (await a.get(SigningKeys).currentSigner(now)).kid;
+    const other = await identityContext({ ...stackEnv(), BERTH_DATABASE_URL: db.url, BERTH_MASTER_KEY: 'ab'.repeat(32) });
+    try {
+      const replaced = await other.app.get(SigningKeys).currentSigner(now);
+      expect(replaced.kid).not.toBe(before);
+      const kids = (await a.get(SigningKeys).jwks(now)).keys.map((k) => k.kid);
+      expect(kids).toEqual(expect.arrayContaining([before, replaced.kid]));
+      const token = await signToken({ iss: 'i', aud: 'a', sub: 's', iat: 1, nbf: 1, exp: 4102444800, berth_kind: 'registry_access' }, replaced);
+      const keys = a.get(SigningKeys);
+      await expect(verifyToken(token, { keys: (kid) => keys.publicKey(kid, new Date(now.getTime() + 10_000)), issuer: 'i', audience: 'a', kind: 'registry_access', now })).resolves.toMatchObject({ sub: 's' });
+      // Once replaced, the new key opens: signing later (cache expired) creates no further key.
+      const count = (await rows()).length;
+      await other.app.get(SigningKeys).currentSigner(new Date(now.getTime() + 120_000));
+      expect(await rows()).toHaveLength(count);
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('re-reads the key set for an unknown kid at most once per 5 s', async () => {
     const keys = b.get(SigningKeys);
     const now = new Date('2030-03-01T00:00:00Z');

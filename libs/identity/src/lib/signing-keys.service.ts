@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   generateSigningKey,
+  MasterKeyError,
   importPrivateSigningKey,
   importPublicSigningJwk,
   openSecret,
@@ -76,14 +77,25 @@ export class SigningKeys {
    */
   async currentSigner(now: Date = new Date()): Promise<TokenSigner> {
     const cached = this.signer;
-    if (cached && now.getTime() - cached.at < KEY_LIFECYCLE.publicCacheMs) return cached.signer;
+    if (cached && now.getTime() - cached.at >= 0 && now.getTime() - cached.at < KEY_LIFECYCLE.publicCacheMs) return cached.signer;
     let row = await this.activeRow(this.ds.manager, now);
     if (!row) {
       await this.rotateIfDue(now);
       row = await this.activeRow(this.ds.manager, now);
     }
     if (!row) throw new Error('no active signing key');
-    const privateKey = await importPrivateSigningKey(openSecret(this.masterKey, ENVELOPE_PURPOSE.signingKey, row.private_key).toString('utf8'));
+    let pem: string;
+    try {
+      pem = openSecret(this.masterKey, ENVELOPE_PURPOSE.signingKey, row.private_key).toString('utf8');
+    } catch (e) {
+      if (!(e instanceof MasterKeyError)) throw e;
+      // BERTH_MASTER_KEY changed: the stored key cannot sign any more. A new key takes over now; tokens the
+      // old one signed still verify (verification needs only the public key) until it is retired and expires.
+      this.logger.warn({ kid: row.kid }, 'the active signing key does not open with BERTH_MASTER_KEY; replacing it');
+      row = await this.replaceUnreadable(row.kid, now);
+      pem = openSecret(this.masterKey, ENVELOPE_PURPOSE.signingKey, row.private_key).toString('utf8');
+    }
+    const privateKey = await importPrivateSigningKey(pem);
     const signer = { kid: row.kid, privateKey };
     this.signer = { at: now.getTime(), activatedAt: row.activated_at.getTime(), signer };
     return signer;
@@ -156,6 +168,29 @@ export class SigningKeys {
     });
     for (const kid of created) this.logger.info({ kid }, 'signing key created');
     if (created.length) this.publicLoadedAt = 0;
+  }
+
+  /** Under the rotation lock: unless another process already did, activates a new key now in place of `kid`. */
+  private async replaceUnreadable(kid: string, now: Date): Promise<Pick<KeyRow, 'kid' | 'private_key' | 'activated_at'>> {
+    const row = await this.ds.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock($1)`, [ROTATION_LOCK]);
+      const current = await this.activeRow(tx, now);
+      if (current && current.kid !== kid) {
+        try {
+          openSecret(this.masterKey, ENVELOPE_PURPOSE.signingKey, current.private_key);
+          return current;
+        } catch {
+          // unreadable as well: replace it below
+        }
+      }
+      // Strictly later than every active key, so it is the newest even within one millisecond.
+      const [{ latest }] = (await tx.query(`SELECT max(activated_at) AS latest FROM signing_keys WHERE retired_at IS NULL`)) as [{ latest: Date | null }];
+      const activateAt = new Date(Math.max(now.getTime(), (latest?.getTime() ?? 0) + 1));
+      const newKid = await this.insertKey(tx, activateAt, activateAt);
+      return this.activeRow(tx, activateAt).then((r) => r ?? { kid: newKid, private_key: '', activated_at: activateAt });
+    });
+    this.publicLoadedAt = 0;
+    return row;
   }
 
   private async insertKey(tx: EntityManager, now: Date, activateAt: Date): Promise<string> {
