@@ -24,7 +24,8 @@ const RP = 'providers/Microsoft.ContainerRegistry';
 const SUB = 'subscriptions/{sub}';
 const REG = `${SUB}/resourceGroups/{rg}/${RP}/registries/{registry}`;
 
-const ROUTES = [
+/** Every management route pattern (exported for the OpenAPI document's test). */
+export const MANAGEMENT_ROUTES = [
   pattern('operations', `${RP}/operations`),
   pattern('subscription', SUB),
   pattern('checkName', `${SUB}/${RP}/checkNameAvailability`),
@@ -40,7 +41,7 @@ const ROUTES = [
   pattern('webhookAction', `${REG}/webhooks/{child}/{action}`),
 ] as const;
 
-type RouteKey = (typeof ROUTES)[number]['key'];
+type RouteKey = (typeof MANAGEMENT_ROUTES)[number]['key'];
 type Handler = (ctx: ArmContext, p: Record<string, string>) => Promise<ArmResponse>;
 type Children = ReplicationsService | WebhooksService | ScopeMapsService | TokensService;
 
@@ -79,7 +80,7 @@ export class ManagementController {
   async handle(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     reply.header('x-ms-request-id', req.id);
     const path = req.url.split('?')[0] ?? '';
-    const route = matchRoute(ROUTES, path);
+    const route = matchRoute(MANAGEMENT_ROUTES, path);
     const query = (req.query ?? {}) as ArmContext['query'];
     const caller = await this.identity.authenticate(req.headers.authorization);
     if (!route) throw new ArmError(404, 'InvalidResourceType', `The resource path '${path}' is not served by this endpoint.`);

@@ -474,6 +474,12 @@ describe('management API', () => {
     }
   });
 
+  it('serves its OpenAPI document without authentication', async () => {
+    const doc = await call('GET', '/openapi/management.json', undefined, { as: null });
+    expect(doc.status).toBe(200);
+    expect(doc.json()['openapi']).toMatch(/^3\./);
+  });
+
   it('answers unknown paths and methods with ARM errors', async () => {
     const unknown = await call('GET', `${P}/registries/${reg}/cacheRulez/x?${V}`);
     expect(unknown.status).toBe(404);

@@ -10,6 +10,7 @@ import { TokensService } from './children/tokens.service';
 import { WebhooksService } from './children/webhooks.service';
 import { ImportImageService } from './import/import-image.service';
 import { ManagementController } from './management.controller';
+import { OpenApiController } from './openapi.controller';
 import { RegistriesService } from './registries/registries.service';
 import { RegistryDeletion } from './registries/registry-deletion.service';
 import { RegistryRecords } from './registries/registry-records.service';
@@ -19,7 +20,7 @@ import { TIER_CATALOG_PROVIDER } from './tier-catalog.provider';
 /** The ARM-shaped management API: `/subscriptions/...` and `/providers/Microsoft.ContainerRegistry/...`. */
 @Module({
   imports: [IdentityModule],
-  controllers: [ManagementController],
+  controllers: [ManagementController, OpenApiController],
   providers: [
     TIER_CATALOG_PROVIDER,
     ArmBodyHook,

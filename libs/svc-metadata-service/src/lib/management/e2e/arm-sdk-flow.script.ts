@@ -32,7 +32,7 @@ async function refused(what: string, run: () => Promise<unknown>, status: number
   throw new Error(`${what}: expected a refusal`);
 }
 
-const step = (name: string): void => console.log(`STEP ${name}`);
+const step = (name: string): void => void process.stdout.write(`STEP ${name}\n`);
 
 /** A loopback OCI registry serving one image (the import source). */
 async function sourceRegistry(): Promise<{ host: string; close: () => void }> {
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    console.log(`FAIL ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.stdout.write(`FAIL ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );
