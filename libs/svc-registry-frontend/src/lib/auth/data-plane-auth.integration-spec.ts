@@ -450,4 +450,30 @@ describe('data-plane authentication and authorization', () => {
     expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
     expect((await call('GET', '/v2/public/app/tags/list', host('authanon'))).status).toBe(200);
   });
+
+  it('a mount needs pull on its source: the challenge names both scopes, a token with both mounts', async () => {
+    const subject: Subject = {
+      kind: 'principal',
+      principalId: owner.principalId,
+      tenantId: reg['authregA']?.tenantId ?? '',
+    };
+    const config = Buffer.from(
+      `{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"n":"team/x"}`,
+    );
+    const mountPath = `/v2/team/copy/blobs/uploads/?mount=${digestOf(config)}&from=team/x`;
+    const pushOnly = await accessToken('authregA', subject, [
+      { type: 'repository', name: 'team/copy', actions: ['pull', 'push'] },
+    ]);
+    const refused = await call('POST', mountPath, host('authregA'), bearer(pushOnly));
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toContain(
+      'scope="repository:team/copy:pull,push repository:team/x:pull"',
+    );
+    const both = await accessToken('authregA', subject, [
+      { type: 'repository', name: 'team/copy', actions: ['pull', 'push'] },
+      { type: 'repository', name: 'team/x', actions: ['pull'] },
+    ]);
+    const mounted = await call('POST', mountPath, host('authregA'), bearer(both));
+    expect(mounted.status).toBe(201);
+  });
 });

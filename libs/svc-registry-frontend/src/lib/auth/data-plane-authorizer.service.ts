@@ -118,6 +118,11 @@ export class DataPlaneAuthorizer {
     }
     const access = fromToken(claims.sub, claims.access);
     if (!satisfies(access, required)) throw challenge('insufficient_scope', 'insufficient scope');
+    // A mount's source is part of what a token must name (as in distribution): the challenge asks for both, so
+    // the client's next token covers the source; Basic callers without pull on it fall back to a plain upload.
+    if (required.kind === 'repository' && required.mountFrom && !access.can('pull', required.mountFrom)) {
+      throw challenge('insufficient_scope', 'insufficient scope');
+    }
     return access;
   }
 }

@@ -27,6 +27,21 @@ describe('requiredAccess', () => {
     expect(requiredAccess(method, path)).toEqual(expected);
   });
 
+  it('names a mount source in the challenge, and ignores `from` without `mount` or with an invalid name', () => {
+    const mount = requiredAccess('POST', '/v2/a/blobs/uploads/', { from: 'b/c', mount: 'sha256:00' });
+    expect(challengeScope(mount)).toBe('repository:a:pull,push repository:b/c:pull');
+    expect(requiredAccess('POST', '/v2/a/blobs/uploads/', { from: 'b' })).toEqual({
+      kind: 'repository',
+      name: 'a',
+      action: 'push',
+    });
+    expect(requiredAccess('POST', '/v2/a/blobs/uploads/', { from: 'B"x', mount: 'sha256:00' })).toEqual({
+      kind: 'repository',
+      name: 'a',
+      action: 'push',
+    });
+  });
+
   it('records the mount source of an upload start', () => {
     expect(requiredAccess('POST', '/v2/a/blobs/uploads/', { from: 'b', mount: 'sha256:00' })).toEqual({
       kind: 'repository',

@@ -1,4 +1,5 @@
 import type { RepositoryAction } from '@berth/auth';
+import { isRepositoryName } from '@berth/oci';
 import { parseAcrRoute } from '../acr/acr-route.util';
 import { parseV2Route } from '../routing/v2-route.util';
 
@@ -32,8 +33,14 @@ export function requiredAccess(method: string, rawPath: string, query: Record<st
       if (method === 'DELETE') return { kind: 'repository', name: route.name, action: 'delete' };
       return { kind: 'repository', name: route.name, action: 'push' };
     case 'uploads': {
-      const from = typeof query['from'] === 'string' ? query['from'] : undefined;
-      return { kind: 'repository', name: route.name, action: 'push', ...(from ? { mountFrom: from } : {}) };
+      // A mount also reads its source (distribution asks for pull on `from` as well); an invalid name is the handler's 400.
+      const from = query['mount'] !== undefined && typeof query['from'] === 'string' ? query['from'] : undefined;
+      return {
+        kind: 'repository',
+        name: route.name,
+        action: 'push',
+        ...(from && isRepositoryName(from) ? { mountFrom: from } : {}),
+      };
     }
     case 'upload':
       return { kind: 'repository', name: route.name, action: 'push' };
@@ -57,7 +64,11 @@ export function challengeScope(required: RequiredAccess): string | undefined {
       return undefined;
     case 'catalog':
       return 'registry:catalog:*';
-    case 'repository':
-      return `repository:${required.name}:${required.action === 'push' ? 'pull,push' : required.action}`;
+    case 'repository': {
+      const own = `repository:${required.name}:${required.action === 'push' ? 'pull,push' : required.action}`;
+      return required.mountFrom && required.mountFrom !== required.name
+        ? `${own} repository:${required.mountFrom}:pull`
+        : own;
+    }
   }
 }

@@ -163,6 +163,9 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     BERTH_S3_BUCKET_PREFIX: `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}-`,
     BERTH_BOOTSTRAP_CLIENT_ID: creds.username,
     BERTH_BOOTSTRAP_CLIENT_SECRET: creds.password,
+    // Every service must share it: it is the issuer of the tokens token-service signs and the others verify
+    // (each process's default would name its own port).
+    BERTH_PUBLIC_URL: 'http://berth-oci.test',
   };
   const processes: ServiceProcess[] = [];
   const stop = async (): Promise<void> => {
