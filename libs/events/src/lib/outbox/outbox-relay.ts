@@ -124,7 +124,7 @@ export class OutboxRelay {
   private lastError: string | undefined;
   /** The outbox as last measured, for the `berth.outbox.*` gauges (read on every scrape, so never queried there). */
   private lastLag: OutboxSample | undefined;
-  private lagSampledAt = 0;
+  private lagLoop: Promise<void> | undefined;
   private stopObserving: (() => void) | undefined;
   private readonly busSystem: BusSystem;
 
@@ -167,6 +167,7 @@ export class OutboxRelay {
     this.stopObserving = berthMetrics().observeOutbox(() => this.lastLag);
     this.listener?.start();
     this.loop = this.runLoop();
+    this.lagLoop = this.runLagLoop();
     if (this.options.purgeIntervalMs > 0) this.purgeLoop = this.runPurgeLoop();
   }
 
@@ -179,7 +180,7 @@ export class OutboxRelay {
     this.stopping ??= (async () => {
       this.phase = 'stopped';
       this.abort.abort();
-      await Promise.allSettled([this.loop, this.purgeLoop, this.rounds]);
+      await Promise.allSettled([this.loop, this.purgeLoop, this.lagLoop, this.rounds]);
       await this.listener?.stop();
       this.stopObserving?.();
     })();
@@ -239,7 +240,6 @@ export class OutboxRelay {
         result = await this.runOnce();
         failures = 0;
         this.lastError = undefined;
-        await this.sampleLag();
       } catch (err) {
         failures++;
         this.lastError = describeError(err);
@@ -262,11 +262,19 @@ export class OutboxRelay {
     }
   }
 
-  /** Measures the outbox for the gauges, at most once a second (an index-only count). Never rejects. */
+  /**
+   * Measures the outbox for the gauges every second (one index scan), apart from the rounds: a round may wait on
+   * a bus that is down for its whole publish timeout, which is exactly when the backlog matters.
+   */
+  private async runLagLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await this.sampleLag();
+      await sleep(LAG_SAMPLE_INTERVAL_MS, this.abort.signal);
+    }
+  }
+
+  /** Never rejects. */
   private async sampleLag(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lagSampledAt < LAG_SAMPLE_INTERVAL_MS) return;
-    this.lagSampledAt = now;
     try {
       const lag = await readOutboxLag(this.dataSource);
       this.lastLag = { pending: lag.count, lagSeconds: lag.oldestAgeMs / 1000 };

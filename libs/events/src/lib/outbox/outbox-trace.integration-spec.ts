@@ -73,6 +73,12 @@ describe('trace context through the outbox relay and consume() (Postgres, in-pro
       });
       relay.start();
       await pollUntil('every event handled', () => seen.size === 3, 15_000);
+      // A consumer span ends after the handler resolved and the event was recorded: wait for the spans too.
+      await pollUntil(
+        'every consumer span ended',
+        () => tracing.spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3,
+        15_000,
+      );
 
       const spans = tracing.spans.getFinishedSpans();
       envelopes.forEach((envelope, i) => {
