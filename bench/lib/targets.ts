@@ -244,6 +244,8 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
   const env: Record<string, string> = {
     ...settings,
     ...bootstrapCreds(),
+    // Distributed processes require a master key, the same for all of them.
+    BERTH_MASTER_KEY: randomBytes(32).toString('base64'),
     BERTH_DATABASE_URL: db.url,
     BERTH_DATABASE_MIGRATE: 'false',
     BERTH_DATA_DIR: dataDir,
