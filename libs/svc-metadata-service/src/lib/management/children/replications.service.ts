@@ -5,11 +5,12 @@ import { BERTH_CONFIG } from '@berth/platform';
 import { TierCatalog } from '@berth/tiers';
 import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
-import { ArmError, badRequest, conflict, resourceNotFound } from '../arm/arm-error';
+import { badRequest, conflict } from '../arm/arm-error';
 import { TAGS, bool, obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, normaliseLocation, systemData } from '../arm/arm-names.util';
 import { OperationsService } from '../arm/operations.service';
 import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
+import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/replications';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
@@ -44,24 +45,18 @@ interface Body {
  * records carry a status; copying content is replication-worker's job.
  */
 @Injectable()
-export class ReplicationsService {
+export class ReplicationsService extends RegistryChildService<ReplicationRow> {
+  protected readonly table = 'replications';
+  protected readonly type = TYPE;
+
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(DATA_SOURCE) ds: DataSource,
     @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
-    private readonly records: RegistryRecords,
+    records: RegistryRecords,
     private readonly tiers: TierCatalog,
-    private readonly operations: OperationsService,
-  ) {}
-
-  async list(ctx: ArmContext, rg: string, registry: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    const rows = (await this.ds.query(`SELECT * FROM replications WHERE registry_id = $1 ORDER BY lower(name)`, [reg.id])) as ReplicationRow[];
-    return { status: 200, body: { value: rows.map((r) => this.toResource(reg, r)) } };
-  }
-
-  async get(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
+    operations: OperationsService,
+  ) {
+    super(ds, records, operations);
   }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -80,7 +75,7 @@ export class ReplicationsService {
       if (location === reg.location) {
         throw badRequest('InvalidReplicationLocation', `'${location}' is the registry's home region, which already holds its content.`, 'location');
       }
-      const [existing] = (await tx.query(`SELECT * FROM replications WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as ReplicationRow[];
+      const existing = (await this.existing(tx, reg, name)) ? await this.find(reg, name, tx) : undefined;
       if (existing) {
         if (existing.location !== location) throw badRequest('LocationUpdateNotAllowed', 'The location of a replication cannot be changed.', 'location');
         await tx.query(
@@ -89,10 +84,7 @@ export class ReplicationsService {
         );
         return { row: reg, created: false };
       }
-      if (tier.replications >= 0) {
-        const [c] = (await tx.query(`SELECT count(*)::int AS n FROM replications WHERE registry_id = $1`, [reg.id])) as Array<{ n: number }>;
-        if ((c?.n ?? 0) >= tier.replications) throw quotaExceeded('geo-replications', tier.replications, reg.sku);
-      }
+      await this.assertBelowLimit(tx, reg, tier.replications, 'geo-replications');
       const inserted = (await tx.query(
         `INSERT INTO replications (registry_id, name, location, region_endpoint_enabled, zone_redundancy, tags, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
@@ -109,10 +101,7 @@ export class ReplicationsService {
       if (inserted.length === 0) throw conflict('ReplicationAlreadyExists', `The registry already has a replication in '${location}'.`, 'location');
       return { row: reg, created: true };
     });
-    const resource = this.toResource(row, await this.find(row, name));
-    if (!created) return { status: 200, body: resource };
-    const op = await this.operations.start(ctx.subscriptionId);
-    return { status: 201, body: resource, headers: { 'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, location, ctx.apiVersion).asyncOperation } };
+    return this.putResponse(ctx, row, name, created, location);
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -127,19 +116,7 @@ export class ReplicationsService {
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
   }
 
-  async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const done = (await this.ds.query(`DELETE FROM replications WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as [unknown, number];
-    return { status: done[1] > 0 ? 200 : 204 };
-  }
-
-  private async find(reg: RegistryRow, name: string): Promise<ReplicationRow> {
-    const [row] = (await this.ds.query(`SELECT * FROM replications WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as ReplicationRow[];
-    if (!row) throw resourceNotFound(TYPE, `${reg.name}/${name}`, reg.rg_name);
-    return row;
-  }
-
-  private toResource(reg: RegistryRow, r: ReplicationRow): Record<string, unknown> {
+  protected toResource(reg: RegistryRow, r: ReplicationRow): Record<string, unknown> {
     return {
       id: childId(reg.subscription_id, reg.rg_name, reg.name, 'replications', r.name),
       name: r.name,
@@ -155,9 +132,4 @@ export class ReplicationsService {
       },
     };
   }
-}
-
-/** A count limit of the tier reached (409 QuotaExceeded). */
-export function quotaExceeded(noun: string, limit: number, sku: string): ArmError {
-  return new ArmError(409, 'QuotaExceeded', `The ${sku} tier allows at most ${limit} ${noun} per registry.`);
 }

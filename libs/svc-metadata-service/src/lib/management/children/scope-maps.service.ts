@@ -4,12 +4,12 @@ import { DATA_SOURCE } from '@berth/db';
 import { TierCatalog } from '@berth/tiers';
 import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
-import { badRequest, conflict, resourceNotFound } from '../arm/arm-error';
+import { badRequest, conflict } from '../arm/arm-error';
 import { arr, obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, iso, systemData } from '../arm/arm-names.util';
 import { OperationsService } from '../arm/operations.service';
 import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
-import { quotaExceeded } from './replications.service';
+import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/scopeMaps';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
@@ -35,23 +35,17 @@ interface Body {
 
 /** Scope maps (reference §4.8): user-defined ones within the tier's count; the system ones are read-only. */
 @Injectable()
-export class ScopeMapsService {
+export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
+  protected readonly table = 'scope_maps';
+  protected readonly type = TYPE;
+
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
-    private readonly records: RegistryRecords,
+    @Inject(DATA_SOURCE) ds: DataSource,
+    records: RegistryRecords,
     private readonly tiers: TierCatalog,
-    private readonly operations: OperationsService,
-  ) {}
-
-  async list(ctx: ArmContext, rg: string, registry: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    const rows = (await this.ds.query(`SELECT * FROM scope_maps WHERE registry_id = $1 ORDER BY lower(name)`, [reg.id])) as ScopeMapRow[];
-    return { status: 200, body: { value: rows.map((r) => this.toResource(reg, r)) } };
-  }
-
-  async get(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
+    operations: OperationsService,
+  ) {
+    super(ds, records, operations);
   }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -61,21 +55,16 @@ export class ScopeMapsService {
     const { reg, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
       const actions = this.actions(reg, body.properties?.actions ?? []);
-      const [existing] = (await tx.query(`SELECT id FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as Array<{ id: string }>;
+      const existing = await this.existing(tx, reg, name);
       if (existing) {
-        await tx.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [existing.id, body.properties?.description ?? null, actions]);
+        await tx.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [existing, body.properties?.description ?? null, actions]);
         return { reg, created: false };
       }
-      const limit = this.tiers.tier(reg.sku).scopeMaps;
-      const [c] = (await tx.query(`SELECT count(*)::int AS n FROM scope_maps WHERE registry_id = $1 AND type = 'UserDefined'`, [reg.id])) as Array<{ n: number }>;
-      if (limit >= 0 && (c?.n ?? 0) >= limit) throw quotaExceeded('scope maps', limit, reg.sku);
+      await this.assertBelowLimit(tx, reg, this.tiers.tier(reg.sku).scopeMaps, 'scope maps', `type = 'UserDefined'`);
       await tx.query(`INSERT INTO scope_maps (registry_id, name, description, actions) VALUES ($1, $2, $3, $4)`, [reg.id, name, body.properties?.description ?? null, actions]);
       return { reg, created: true };
     });
-    const row = await this.find(reg, name);
-    if (!created) return { status: 200, body: this.toResource(reg, row) };
-    const op = await this.operations.start(ctx.subscriptionId);
-    return { status: 201, body: this.toResource(reg, row), headers: { 'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, reg.location, ctx.apiVersion).asyncOperation } };
+    return this.putResponse(ctx, reg, name, created);
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -88,7 +77,7 @@ export class ScopeMapsService {
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
   }
 
-  async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
+  override async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
     const [row] = (await this.ds.query(`SELECT * FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as ScopeMapRow[];
     if (!row) return { status: 204 };
@@ -120,13 +109,7 @@ export class ScopeMapsService {
     if (row.type === 'SystemDefined') throw badRequest('SystemScopeMapReadOnly', `The system scope map '${row.name}' cannot be changed or deleted.`);
   }
 
-  async find(reg: RegistryRow, name: string): Promise<ScopeMapRow> {
-    const [row] = (await this.ds.query(`SELECT * FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as ScopeMapRow[];
-    if (!row) throw resourceNotFound(TYPE, `${reg.name}/${name}`, reg.rg_name);
-    return row;
-  }
-
-  toResource(reg: RegistryRow, r: ScopeMapRow): Record<string, unknown> {
+  protected toResource(reg: RegistryRow, r: ScopeMapRow): Record<string, unknown> {
     return {
       id: childId(reg.subscription_id, reg.rg_name, reg.name, 'scopeMaps', r.name),
       name: r.name,

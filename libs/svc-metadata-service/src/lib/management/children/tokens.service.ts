@@ -10,13 +10,14 @@ import { checkName, childId, iso, parseChildId, systemData } from '../arm/arm-na
 import { OperationsService } from '../arm/operations.service';
 import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
 import { GENERATE_CREDENTIALS } from '../registries/registry.shapes';
-import { quotaExceeded } from './replications.service';
+import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/tokens';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
 const WRITABLE = { scopeMapId: str({ minLength: 1 }), status: str({ enum: ['enabled', 'disabled'] }), credentials: readonly };
 const CREATE = obj({ ...RO, properties: obj({ ...WRITABLE, creationDate: readonly, provisioningState: readonly }, ['scopeMapId']) }, ['properties']);
 const UPDATE = obj({ properties: obj(WRITABLE) });
+const WITH_SCOPE_MAP = `SELECT t.*, s.name AS scope_map_name FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id`;
 
 interface TokenRow {
   id: string;
@@ -44,28 +45,23 @@ interface Body {
  * by generateCredentials, shown once and stored only as hashes.
  */
 @Injectable()
-export class TokensService {
-  constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
-    @Inject(CREDENTIAL_SECRETS) private readonly secrets: CredentialSecrets,
-    private readonly records: RegistryRecords,
-    private readonly tiers: TierCatalog,
-    private readonly operations: OperationsService,
-  ) {}
+export class TokensService extends RegistryChildService<TokenRow> {
+  protected readonly table = 'tokens';
+  protected readonly type = TYPE;
 
-  async list(ctx: ArmContext, rg: string, registry: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    const rows = (await this.ds.query(
-      `SELECT t.*, s.name AS scope_map_name FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
-        WHERE t.registry_id = $1 ORDER BY lower(t.name)`,
-      [reg.id],
-    )) as TokenRow[];
-    return { status: 200, body: { value: rows.map((r) => this.toResource(reg, r)) } };
+  constructor(
+    @Inject(DATA_SOURCE) ds: DataSource,
+    @Inject(CREDENTIAL_SECRETS) private readonly secrets: CredentialSecrets,
+    records: RegistryRecords,
+    private readonly tiers: TierCatalog,
+    operations: OperationsService,
+  ) {
+    super(ds, records, operations);
   }
 
-  async get(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
+  /** Tokens with their scope map's name (their scopeMapId is built from it). */
+  protected override async rows(reg: RegistryRow): Promise<TokenRow[]> {
+    return (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 ORDER BY lower(t.name)`, [reg.id])) as TokenRow[];
   }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -74,21 +70,16 @@ export class TokensService {
     const { reg, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
       const scopeMapId = await this.scopeMap(reg, body.properties?.scopeMapId ?? '', tx);
-      const [existing] = (await tx.query(`SELECT id FROM tokens WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as Array<{ id: string }>;
+      const existing = await this.existing(tx, reg, name);
       if (existing) {
-        await tx.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [existing.id, scopeMapId, body.properties?.status ?? 'enabled']);
+        await tx.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [existing, scopeMapId, body.properties?.status ?? 'enabled']);
         return { reg, created: false };
       }
-      const limit = this.tiers.tier(reg.sku).tokens;
-      const [c] = (await tx.query(`SELECT count(*)::int AS n FROM tokens WHERE registry_id = $1`, [reg.id])) as Array<{ n: number }>;
-      if (limit >= 0 && (c?.n ?? 0) >= limit) throw quotaExceeded('tokens', limit, reg.sku);
+      await this.assertBelowLimit(tx, reg, this.tiers.tier(reg.sku).tokens, 'tokens');
       await tx.query(`INSERT INTO tokens (registry_id, name, scope_map_id, status) VALUES ($1, $2, $3, $4)`, [reg.id, name, scopeMapId, body.properties?.status ?? 'enabled']);
       return { reg, created: true };
     });
-    const row = await this.find(reg, name);
-    if (!created) return { status: 200, body: this.toResource(reg, row) };
-    const op = await this.operations.start(ctx.subscriptionId);
-    return { status: 201, body: this.toResource(reg, row), headers: { 'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, reg.location, ctx.apiVersion).asyncOperation } };
+    return this.putResponse(ctx, reg, name, created);
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -98,12 +89,6 @@ export class TokensService {
     const scopeMapId = body.properties?.scopeMapId ? await this.scopeMap(reg, body.properties.scopeMapId, this.ds) : row.scope_map_id;
     await this.ds.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [row.id, scopeMapId, body.properties?.status ?? row.status]);
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
-  }
-
-  async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const done = (await this.ds.query(`DELETE FROM tokens WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as [unknown, number];
-    return { status: done[1] > 0 ? 200 : 204 };
   }
 
   /** POST registries/{r}/generateCredentials: new password1 and/or password2 for a token, values shown once. */
@@ -141,17 +126,13 @@ export class TokensService {
     return row.id;
   }
 
-  private async find(reg: RegistryRow, name: string): Promise<TokenRow> {
-    const [row] = (await this.ds.query(
-      `SELECT t.*, s.name AS scope_map_name FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id
-        WHERE t.registry_id = $1 AND lower(t.name) = lower($2)`,
-      [reg.id, name],
-    )) as TokenRow[];
+  protected override async find(reg: RegistryRow, name: string): Promise<TokenRow> {
+    const [row] = (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 AND lower(t.name) = lower($2)`, [reg.id, name])) as TokenRow[];
     if (!row) throw resourceNotFound(TYPE, `${reg.name}/${name}`, reg.rg_name);
     return row;
   }
 
-  private toResource(reg: RegistryRow, r: TokenRow): Record<string, unknown> {
+  protected toResource(reg: RegistryRow, r: TokenRow): Record<string, unknown> {
     const passwords = (['password1', 'password2'] as const).flatMap((n) => {
       const created = r[`${n}_created_at`];
       if (!r[`${n}_hash`] || !created) return [];

@@ -7,12 +7,12 @@ import { SsrfRefusedError, assertAllowedDestination } from '@berth/ssrf';
 import { TierCatalog } from '@berth/tiers';
 import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
-import { badRequest, resourceNotFound } from '../arm/arm-error';
+import { badRequest } from '../arm/arm-error';
 import { TAGS, arr, map, obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, normaliseLocation, systemData } from '../arm/arm-names.util';
 import { OperationsService } from '../arm/operations.service';
 import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
-import { quotaExceeded } from './replications.service';
+import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/webhooks';
 const ACTIONS = ['push', 'delete', 'quarantine', 'chart_push', 'chart_delete'] as const;
@@ -59,24 +59,18 @@ interface Body {
  * listEvents reads the dispatcher's delivery log.
  */
 @Injectable()
-export class WebhooksService {
+export class WebhooksService extends RegistryChildService<WebhookRow> {
+  protected readonly table = 'webhooks';
+  protected readonly type = TYPE;
+
   constructor(
-    @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(DATA_SOURCE) ds: DataSource,
     @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
-    private readonly records: RegistryRecords,
+    records: RegistryRecords,
     private readonly tiers: TierCatalog,
-    private readonly operations: OperationsService,
-  ) {}
-
-  async list(ctx: ArmContext, rg: string, registry: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    const rows = (await this.ds.query(`SELECT * FROM webhooks WHERE registry_id = $1 ORDER BY lower(name)`, [reg.id])) as WebhookRow[];
-    return { status: 200, body: { value: rows.map((r) => this.toResource(reg, r)) } };
-  }
-
-  async get(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry);
-    return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
+    operations: OperationsService,
+  ) {
+    super(ds, records, operations);
   }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -88,7 +82,7 @@ export class WebhooksService {
     const { reg, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
       const location = await this.location(reg, body.location ?? '');
-      const [existing] = (await tx.query(`SELECT id FROM webhooks WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as Array<{ id: string }>;
+      const existing = await this.existing(tx, reg, name);
       const values = [
         location,
         p.serviceUri,
@@ -102,13 +96,11 @@ export class WebhooksService {
         await tx.query(
           `UPDATE webhooks SET location = $2, service_uri = $3, custom_headers = $4, status = $5, scope = $6, actions = $7, tags = $8,
                   updated_at = now() WHERE id = $1`,
-          [existing.id, ...values],
+          [existing, ...values],
         );
         return { reg, created: false };
       }
-      const limit = this.tiers.tier(reg.sku).webhooks;
-      const [c] = (await tx.query(`SELECT count(*)::int AS n FROM webhooks WHERE registry_id = $1`, [reg.id])) as Array<{ n: number }>;
-      if (limit >= 0 && (c?.n ?? 0) >= limit) throw quotaExceeded('webhooks', limit, reg.sku);
+      await this.assertBelowLimit(tx, reg, this.tiers.tier(reg.sku).webhooks, 'webhooks');
       await tx.query(
         `INSERT INTO webhooks (registry_id, name, location, service_uri, custom_headers, status, scope, actions, tags)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -116,14 +108,7 @@ export class WebhooksService {
       );
       return { reg, created: true };
     });
-    const row = await this.find(reg, name);
-    if (!created) return { status: 200, body: this.toResource(reg, row) };
-    const op = await this.operations.start(ctx.subscriptionId);
-    return {
-      status: 201,
-      body: this.toResource(reg, row),
-      headers: { 'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, row.location, ctx.apiVersion).asyncOperation },
-    };
+    return this.putResponse(ctx, reg, name, created);
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -149,12 +134,6 @@ export class WebhooksService {
       ],
     );
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
-  }
-
-  async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const done = (await this.ds.query(`DELETE FROM webhooks WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as [unknown, number];
-    return { status: done[1] > 0 ? 200 : 204 };
   }
 
   /** POST ping: one `ping` event in the outbox (committed with NOTIFY); the dispatcher delivers it to this webhook only. */
@@ -221,13 +200,7 @@ export class WebhooksService {
     return location;
   }
 
-  private async find(reg: RegistryRow, name: string): Promise<WebhookRow> {
-    const [row] = (await this.ds.query(`SELECT * FROM webhooks WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as WebhookRow[];
-    if (!row) throw resourceNotFound(TYPE, `${reg.name}/${name}`, reg.rg_name);
-    return row;
-  }
-
-  private toResource(reg: RegistryRow, r: WebhookRow): Record<string, unknown> {
+  protected toResource(reg: RegistryRow, r: WebhookRow): Record<string, unknown> {
     return {
       id: childId(reg.subscription_id, reg.rg_name, reg.name, 'webhooks', r.name),
       name: r.name,
