@@ -166,6 +166,10 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     // Every service must share it: it is the issuer of the tokens token-service signs and the others verify
     // (each process's default would name its own port).
     BERTH_PUBLIC_URL: 'http://berth-oci.test',
+    // Pull redirects go to storage under another host name than the registry's, as in any real deployment:
+    // clients (Go's net/http among them) keep the registry's Authorization header on a redirect to the same
+    // host, and S3 refuses a request that carries both that header and a presigned signature.
+    ...(stack['BERTH_S3_ENDPOINT'] ? { BERTH_S3_PUBLIC_ENDPOINT: stack['BERTH_S3_ENDPOINT'].replace('//127.0.0.1:', '//localhost:') } : {}),
   };
   const processes: ServiceProcess[] = [];
   const stop = async (): Promise<void> => {
