@@ -86,12 +86,7 @@ export class CredentialVerifier {
       undefined,
       async () => {
         if (!GUID.test(clientId) || !secret) throw new AuthError('invalid', 'invalid client credentials');
-        const [row] = (await this.ds.query(
-          `SELECT id, tenant_id, password_hash, secret_expires_at, enabled FROM principals
-            WHERE client_id = $1 AND kind = 'ServicePrincipal'`,
-          [clientId.toLowerCase()],
-        )) as PrincipalRow[];
-        return this.principal(row, secret, context.tenantId);
+        return this.servicePrincipal(clientId, secret, context.tenantId);
       },
       (remembered) => this.assertPrincipalValid(remembered, context.tenantId),
     );
@@ -160,33 +155,28 @@ export class CredentialVerifier {
 
   private async check(username: string, password: string, registry: RegistryFacts): Promise<Subject> {
     if (username === NULL_GUID_USERNAME) return this.verifyRefreshToken(password, registry);
-    if (GUID.test(username)) return this.servicePrincipal(username, password, registry);
-    if (username.includes('@')) return this.user(username, password, registry);
+    if (GUID.test(username)) return this.servicePrincipal(username, password, registry.tenantId);
+    if (username.includes('@')) return this.user(username, password, registry.tenantId);
     if (username.toLowerCase() === registry.name.toLowerCase() && registry.adminUserEnabled) {
       return this.adminUser(password, registry);
     }
     return this.repositoryToken(username, password, registry);
   }
 
-  private async servicePrincipal(clientId: string, secret: string, registry: RegistryFacts): Promise<Subject> {
-    const [row] = (await this.ds.query(
-      `SELECT id, tenant_id, password_hash, secret_expires_at, enabled FROM principals
-        WHERE client_id = $1 AND kind = 'ServicePrincipal'`,
-      [clientId.toLowerCase()],
-    )) as PrincipalRow[];
-    return this.principal(row, secret, registry.tenantId);
+  private servicePrincipal(clientId: string, secret: string, tenantId: string): Promise<Subject> {
+    return this.principal(`client_id = $1 AND kind = 'ServicePrincipal'`, clientId.toLowerCase(), secret, tenantId);
   }
 
-  private async user(upn: string, password: string, registry: RegistryFacts): Promise<Subject> {
-    const [row] = (await this.ds.query(
-      `SELECT id, tenant_id, password_hash, secret_expires_at, enabled FROM principals
-        WHERE lower(user_principal_name) = lower($1) AND kind = 'User'`,
-      [upn],
-    )) as PrincipalRow[];
-    return this.principal(row, password, registry.tenantId);
+  private user(upn: string, password: string, tenantId: string): Promise<Subject> {
+    return this.principal(`lower(user_principal_name) = lower($1) AND kind = 'User'`, upn, password, tenantId);
   }
 
-  private async principal(row: PrincipalRow | undefined, secret: string, tenantId: string): Promise<Subject> {
+  /** The principal `where` (a fixed condition on $1 = `key`) finds, if `secret` is its secret and it is of `tenantId`. */
+  private async principal(where: string, key: string, secret: string, tenantId: string): Promise<Subject> {
+    const [row] = (await this.ds.query(
+      `SELECT id, tenant_id, password_hash, secret_expires_at, enabled FROM principals WHERE ${where}`,
+      [key],
+    )) as PrincipalRow[];
     // Principals of another tenant are unknown here: their assignments could never apply to this registry.
     const sameTenant = row?.tenant_id === tenantId;
     const ok = await verifySecret(secret, (sameTenant && row?.password_hash) || DUMMY_HASH);
