@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
 import { ArmError, resourceNotFound } from '../arm/arm-error';
+import { parseBody, type Shape } from '../arm/body-shape.util';
 import type { OperationsService } from '../arm/operations.service';
 import type { RegistryRecords, RegistryRow } from '../registries/registry-records.service';
 
@@ -45,6 +46,13 @@ export abstract class RegistryChildService<Row extends ChildRow> {
       number,
     ];
     return { status: done[1] > 0 ? 200 : 204 };
+  }
+
+  /** A PATCH's start: the checked body, the (live) registry and the row to change (404 when absent). */
+  protected async editing<B>(ctx: ArmContext, shape: Shape, rg: string, registry: string, name: string): Promise<{ body: B; reg: RegistryRow; row: Row }> {
+    const body = parseBody<B>(shape, ctx.body);
+    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
+    return { body, reg, row: await this.find(reg, name) };
   }
 
   /** The registry's rows, by name. */

@@ -105,9 +105,7 @@ export class ReplicationsService extends RegistryChildService<ReplicationRow> {
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const body = parseBody<Body>(UPDATE, ctx.body);
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const row = await this.find(reg, name);
+    const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
     await this.ds.query(`UPDATE replications SET tags = $2, region_endpoint_enabled = $3, updated_at = now() WHERE id = $1`, [
       row.id,
       JSON.stringify(body.tags ?? row.tags),

@@ -68,9 +68,7 @@ export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const body = parseBody<Body>(UPDATE, ctx.body);
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const row = await this.find(reg, name);
+    const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
     this.refuseSystem(row);
     const actions = body.properties?.actions ? this.actions(reg, body.properties.actions) : row.actions;
     await this.ds.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [row.id, body.properties?.description ?? row.description, actions]);

@@ -83,9 +83,7 @@ export class TokensService extends RegistryChildService<TokenRow> {
   }
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
-    const body = parseBody<Body>(UPDATE, ctx.body);
-    const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const row = await this.find(reg, name);
+    const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
     const scopeMapId = body.properties?.scopeMapId ? await this.scopeMap(reg, body.properties.scopeMapId, this.ds) : row.scope_map_id;
     await this.ds.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [row.id, scopeMapId, body.properties?.status ?? row.status]);
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
