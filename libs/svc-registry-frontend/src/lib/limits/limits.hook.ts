@@ -15,7 +15,7 @@ const MANIFEST_OR_UPLOAD_START = /^\/v2\/.+\/(manifests\/[^/]+|blobs\/uploads\/?
  * Enforces the tier limits on every data-plane request before routing, as a Fastify `onRequest` hook (so no
  * handler has to remember it): the registry's network rules, the registry-wide request rates, and the storage limit
  * for the bytes a request is about to add (its Content-Length, plus what an upload already holds when it is
- * completed). Requests for an unknown registry pass through untouched: the handlers answer them as before.
+ * continued or completed). Requests for an unknown registry pass through untouched: the handlers answer them as before.
  * Per-identity rates need the authenticated subject: the authorization layer calls DataPlaneLimits.checkIdentity.
  */
 @Injectable()
@@ -58,13 +58,16 @@ export class LimitsHook implements OnModuleInit {
     }
   }
 
-  /** What the request is about to store: its body, and for an upload's final PUT the bytes the upload already has. */
+  /**
+   * What the request is about to store: its body, and for an upload's PATCH or final PUT also the bytes the upload
+   * already holds (an upload in progress is not in the registry's stored bytes yet).
+   */
   private async bytesAdded(req: FastifyRequest, path: string, registryId: string): Promise<number> {
     if (req.method !== 'PUT' && req.method !== 'PATCH' && req.method !== 'POST') return 0;
     const declared = Number(req.headers['content-length'] ?? 0);
     const body = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
     const upload = UPLOAD.exec(path);
-    if (upload?.[1] && req.method === 'PUT') {
+    if (upload?.[1] && (req.method === 'PUT' || req.method === 'PATCH')) {
       const [row] = (await this.ds.query(`SELECT offset_bytes FROM upload_sessions WHERE id = $1 AND registry_id = $2`, [
         upload[1],
         registryId,

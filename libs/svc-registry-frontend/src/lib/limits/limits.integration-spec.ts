@@ -1,3 +1,4 @@
+import { hashSecret } from '@berth/auth';
 import { freePort, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
@@ -7,6 +8,7 @@ jest.setTimeout(180_000);
 
 const READ_LIMIT = 7;
 const STORAGE_LIMIT = 1000;
+const ADMIN_PASSWORD = 'limits-admin-password';
 
 /**
  * Tier limits across processes: two registry-frontend processes share Redis, so together they allow exactly the
@@ -60,6 +62,12 @@ describe('data-plane limits (two frontend processes)', () => {
        VALUES ($1, $2, $3, $4, 'eastus', 'Basic', false),
               ($1, $2, $5, $6, 'eastus', 'Premium', false)`,
       [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`],
+    );
+    await pg.query(`UPDATE registries SET admin_user_enabled = true WHERE name = $1`, [name]);
+    await pg.query(
+      `INSERT INTO admin_credentials (registry_id, name, password_hash, encrypted_value)
+       SELECT id, 'password', $2, 'unused' FROM registries WHERE name = $1`,
+      [name, await hashSecret(ADMIN_PASSWORD)],
     );
     const common = {
       ...env,
@@ -125,6 +133,26 @@ describe('data-plane limits (two frontend processes)', () => {
     expect(body.errors[0]?.code).toBe('DENIED');
     expect(body.errors[0]?.message).toContain('storage quota exceeded');
     expect((await pg.query(`SELECT count(*)::int AS n FROM blobs`)).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('counts what a chunked upload already holds against the storage limit', async () => {
+    const f = frontends[0] as ServiceProcess;
+    const auth = { authorization: `Basic ${Buffer.from(`${name}:${ADMIN_PASSWORD}`).toString('base64')}` };
+    const start = await call(f.url, 'POST', '/v2/chunked/blobs/uploads/', { ...auth, 'content-length': '0' });
+    expect(start.status).toBe(202);
+    const location = String(start.headers['location']);
+    const chunk = (from: number, size: number): Promise<Res> =>
+      call(
+        f.url,
+        'PATCH',
+        location,
+        { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-range': `${from}-${from + size - 1}` },
+        Buffer.alloc(size, 1),
+      );
+    expect((await chunk(0, 600)).status).toBe(202);
+    const over = await chunk(600, 600);
+    expect(over.status).toBe(403);
+    expect(over.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
   });
 
   it('refuses clients outside a Premium registry IP rules', async () => {
