@@ -9,6 +9,7 @@ import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry'
 import { ClientSecretCredential } from '@azure/identity';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
+import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 const env = (name: string): string => {
@@ -59,6 +60,33 @@ async function sourceRegistry(): Promise<{ host: string; close: () => void }> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { host: `127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+/** GET on the registry's login server (connecting to Berth's address), Basic-authenticated: status and body. */
+function pull(url: string, loginServer: string, path: string, user: string, password: string): Promise<{ status: number; body: string }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path,
+        servername: loginServer,
+        headers: {
+          host: `${loginServer}:${target.port}`,
+          accept: 'application/vnd.oci.image.manifest.v1+json',
+          authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function main(): Promise<void> {
@@ -145,6 +173,9 @@ async function main(): Promise<void> {
   } finally {
     source.close();
   }
+  const admin = regenerated.passwords?.[1]?.value ?? '';
+  const pulled = await pull(url, got.loginServer ?? '', '/v2/imported/world/manifests/1.0', name, admin);
+  check(pulled.status === 200 && pulled.body.includes('application/vnd.oci.image.layer.v1.tar+gzip'), `pull after import: ${pulled.status} ${pulled.body}`);
   step('import');
 
   await client.registries.delete(rg, name);
