@@ -90,6 +90,15 @@ describe(loadConfig.name, () => {
     expect(text).toMatch(/BERTH_BOOTSTRAP_CLIENT_SECRET must be set/);
   });
 
+  it('checks BERTH_TIER_OVERRIDES at start-up', () => {
+    const raw = '{"Basic":{"throttle":{"read":{"perRegistry":5}}}}';
+    expect(loadConfig({ BERTH_TIER_OVERRIDES: raw }, 'embedded').tierOverrides).toBe(raw);
+    expect(loadConfig({}, 'embedded').tierOverrides).toBeUndefined();
+    expect(problemsOf(() => loadConfig({ BERTH_TIER_OVERRIDES: '{"Gold":{}}' }, 'embedded')).join()).toMatch(
+      /BERTH_TIER_OVERRIDES: unknown SKU "Gold"/,
+    );
+  });
+
   it('refuses bad booleans, repeated regions and bad registry names', () => {
     expect(problemsOf(() => loadConfig({ BERTH_DATABASE_MIGRATE: 'perhaps' }, 'embedded'))).toContain(
       'BERTH_DATABASE_MIGRATE must be true or false',
