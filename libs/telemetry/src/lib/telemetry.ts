@@ -318,7 +318,9 @@ function instrumentations(): Instrumentation[] {
     new UndiciInstrumentation({ requireParentforSpans: true }),
     new NestInstrumentation(),
     // No parameters on spans (they may hold secrets); no spans for pool pings outside a trace.
-    new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
+    // No pool-checkout spans either: every TypeORM query checks a client out, which doubled the pg spans of a
+    // request for no insight (the query span already carries its duration).
+    new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
     // The command name only: keys and values may hold tokens.
     new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
     new KafkaJsInstrumentation(),
