@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CACHE_STORE, type CounterStore } from '@berth/cache';
+import { CACHE_STORE, CacheError, type CounterStore } from '@berth/cache';
 import { DATA_SOURCE } from '@berth/db';
 import { RegistryError } from '@berth/oci';
+import { ROOT_LOGGER } from '@berth/platform';
 import {
   THROTTLE_MESSAGE,
   THROTTLE_WINDOW_SECONDS,
@@ -13,11 +14,14 @@ import {
   type ThrottleCategory,
 } from '@berth/tiers';
 import { BlockList, isIP } from 'node:net';
+import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { RegistryRef } from '../registry/registry-ref';
 
 /** Network settings are re-read at most this often per registry (as the registry resolver caches registries). */
 const NETWORK_TTL_MS = 5000;
+/** While the counter store is down, one warning per this interval (not one per request). */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
 interface NetworkPolicy {
   at: number;
@@ -29,17 +33,23 @@ interface NetworkPolicy {
 /**
  * The data plane's tier limits (reference §10, §1.1): request rates per registry and per identity in fixed one-minute
  * windows of the shared counter store (Redis when distributed, so all frontend processes count together), the
- * storage limit, and the registry's network rules. Every refusal is a RegistryError the OCI filter renders.
+ * storage limit, and the registry's network rules. Every refusal is a RegistryError the OCI filter renders. While
+ * the counter store is down, requests are not throttled (fail open, logged): a Redis outage must not stop pulls.
  */
 @Injectable()
 export class DataPlaneLimits {
   private readonly network = new Map<string, NetworkPolicy>();
+  private readonly logger: Logger;
+  private lastOutageLog = 0;
 
   constructor(
     @Inject(CACHE_STORE) private readonly counters: CounterStore,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(ROOT_LOGGER) logger: Logger,
     private readonly tiers: TierCatalog,
-  ) {}
+  ) {
+    this.logger = logger.child({ component: 'data-plane-limits' });
+  }
 
   /** The categories a request counts in (by method; a referrers listing also counts as ListReferrers). */
   categories(method: string, path: string): ThrottleCategory[] {
@@ -67,15 +77,17 @@ export class DataPlaneLimits {
 
   /**
    * Refuses (403 DENIED) content that would take the registry over its tier's storage limit. `addBytes` is what the
-   * request adds; content already stored counts once (blobs and manifests of the registry).
+   * request adds; content already stored counts once (blobs and manifests of the registry, as summed by the
+   * `usage_counters` rows `storage_bytes:<n>`).
    */
   async checkStorage(registry: RegistryRef, addBytes: number): Promise<void> {
     if (addBytes <= 0) return;
     const tier = this.tiers.tier(registry.sku);
     if (tier.storageLimitBytes < 0) return;
+    // The registry's blob and manifest bytes, kept current by triggers in the writing transactions (migration
+    // StorageUsageCounters): a few counter rows, however much the registry stores.
     const [row] = (await this.ds.query(
-      `SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE registry_id = $1)
-            + (SELECT coalesce(sum(size), 0) FROM manifests WHERE registry_id = $1) AS bytes`,
+      `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
       [registry.id],
     )) as Array<{ bytes: string }>;
     const used = Number(row?.bytes ?? 0);
@@ -105,9 +117,20 @@ export class DataPlaneLimits {
 
   private async count(registry: RegistryRef, categories: readonly ThrottleCategory[], identityKey?: string): Promise<void> {
     const buckets = throttleBuckets(this.tiers.tier(registry.sku), registry.id, categories, identityKey);
-    const counts = await Promise.all(
-      buckets.map(async (bucket) => ({ bucket, ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)) })),
-    );
+    let counts;
+    try {
+      counts = await Promise.all(
+        buckets.map(async (bucket) => ({ bucket, ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)) })),
+      );
+    } catch (err) {
+      // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
+      if (!(err instanceof CacheError)) throw err;
+      if (Date.now() - this.lastOutageLog > OUTAGE_LOG_INTERVAL_MS) {
+        this.lastOutageLog = Date.now();
+        this.logger.warn({ err }, 'request counters unavailable: throttling is suspended until they return');
+      }
+      return;
+    }
     const decision = decide(counts);
     if (!decision.allowed) {
       throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, { 'Retry-After': String(decision.retryAfterSeconds) });

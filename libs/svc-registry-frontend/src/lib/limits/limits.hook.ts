@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DATA_SOURCE } from '@berth/db';
 import { RegistryError, ociErrorBody } from '@berth/oci';
+import { ROOT_LOGGER } from '@berth/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import { DataPlaneLimits } from './data-plane-limits.service';
@@ -20,12 +22,17 @@ const MANIFEST_OR_UPLOAD_START = /^\/v2\/.+\/(manifests\/[^/]+|blobs\/uploads\/?
  */
 @Injectable()
 export class LimitsHook implements OnModuleInit {
+  private readonly logger: Logger;
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly registries: RegistryResolver,
     private readonly limits: DataPlaneLimits,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
-  ) {}
+    @Inject(ROOT_LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'limits-hook' });
+  }
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
@@ -47,8 +54,10 @@ export class LimitsHook implements OnModuleInit {
       await this.limits.checkRegistry(registry, this.limits.categories(req.method, path));
       const adds = await this.bytesAdded(req, path, registry.id);
       if (adds > 0) await this.limits.checkStorage(registry, adds);
-    } catch (err) {
-      if (!(err instanceof RegistryError)) throw err;
+    } catch (caught) {
+      // A dependency failing here (the database) is a 503 the client retries, as in the handlers.
+      if (!(caught instanceof RegistryError)) this.logger.warn({ err: caught, path }, 'limits could not be checked');
+      const err = caught instanceof RegistryError ? caught : new RegistryError('UNAVAILABLE', 'a dependency is unavailable, retry later');
       for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
       await reply
         .status(err.status)
