@@ -312,6 +312,7 @@ async function main(): Promise<void> {
     flushDisks();
     during();
     const plans: Array<{ t: Target; mode: PullMode; url: URL }> = [];
+    const pullRepo = 'bench/large';
     for (const t of targets) {
       await attempt(t, 'pull set-up', async () => {
         for (const [mode, url] of Object.entries(await pullUrls(t, 'bench/large', mono))) plans.push({ t, mode: mode as PullMode, url });
@@ -324,7 +325,9 @@ async function main(): Promise<void> {
       for (let round = 0; round < params.pullRuns; round++) {
         for (const p of timed) {
           await attempt(p.t, `pull ${p.mode}`, async () => {
-            const r = await timedPull(p.url, mono, pullAgent);
+            // The direct MinIO GET is a presigned URL: no registry credentials.
+            const authorization = p.mode !== 'direct' && p.t.auth ? await p.t.auth.headerFor(pullRepo) : undefined;
+            const r = await timedPull(p.url, mono, pullAgent, authorization);
             const expectRedirect = p.mode === 'redirect';
             if (r.redirected !== expectRedirect) throw new Error(`pull ${p.mode}: ${r.redirected ? 'was' : 'was not'} redirected`);
             const prev = result(p.t).pulls[p.mode];

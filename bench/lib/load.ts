@@ -4,7 +4,8 @@ import { keepAliveAgent, request, type Response } from './http';
 
 export interface LoadOptions {
   readonly url: URL;
-  readonly headers?: Record<string, string>;
+  /** Request headers, or a function called for each request (e.g. a bearer token renewed during the run). */
+  readonly headers?: Record<string, string> | (() => Record<string, string>);
   /** Fixed number of keep-alive connections, each with one request in flight at a time (closed loop). */
   readonly connections: number;
   /** Requests before the window are warm-up: sent but not counted. */
@@ -57,7 +58,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
           method: 'GET',
           url: opts.url,
           agent,
-          headers: opts.headers,
+          headers: typeof opts.headers === 'function' ? opts.headers() : opts.headers,
           idleTimeoutMs: 30_000,
           // Emitted for every request, also on a reused socket: the set counts distinct connections.
           onSocket: (socket) => sockets.add(socket),

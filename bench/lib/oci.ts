@@ -1,22 +1,40 @@
 import type * as http from 'node:http';
+import type { BearerAuth } from './auth';
 import { BodyCheck, type BlobSpec } from './data';
-import { header, request, resolveLocation, type Payload, type Response } from './http';
+import { header, request, resolveLocation, type Payload, type RequestOptions, type Response } from './http';
 
 /**
  * The OCI distribution API over raw HTTP/1.1 with keep-alive agents, the same requests for every registry
  * (distribution-spec v1.1 "Pushing blobs", "Pushing manifests", "Pulling blobs"). Every call checks the status
- * and the digest headers the spec requires and throws with the answer otherwise.
+ * and the digest headers the spec requires and throws with the answer otherwise. With `auth` (Berth), every request
+ * carries a registry access token for its repository, fetched from the challenge's realm as docker does.
  */
 export class RegistryClient {
   constructor(
     /** http://127.0.0.1:<port> */
     readonly base: string,
     private readonly agent: http.Agent,
+    private readonly auth?: BearerAuth,
   ) {}
+
+  /** One request on `repo`: with a Bearer token when the registry needs one, fetched again once after a 401 challenge. */
+  private async send(repo: string, opts: Omit<RequestOptions, 'agent'>): Promise<Response> {
+    if (!this.auth) return request({ ...opts, agent: this.agent });
+    const authorization = await this.auth.headerFor(repo);
+    const res = await request({ ...opts, agent: this.agent, headers: { ...opts.headers, Authorization: authorization } });
+    if (res.status !== 401) return res;
+    const renewed = await this.auth.renew(res, repo);
+    return renewed ? request({ ...opts, agent: this.agent, headers: { ...opts.headers, Authorization: renewed } }) : res;
+  }
+
+  /** The Authorization header for `repo` (undefined without auth), e.g. for a pull that follows redirects itself. */
+  authorization(repo: string): Promise<string | undefined> {
+    return this.auth ? this.auth.headerFor(repo) : Promise.resolve(undefined);
+  }
 
   /** POST /v2/<repo>/blobs/uploads/ → the session's upload URL. */
   async startUpload(repo: string): Promise<URL> {
-    const res = await this.call('POST', `/v2/${repo}/blobs/uploads/`, { 'Content-Length': 0 });
+    const res = await this.call(repo, 'POST', `/v2/${repo}/blobs/uploads/`, { 'Content-Length': 0 });
     expectStatus(res, 202, `POST /v2/${repo}/blobs/uploads/`);
     return this.location(res);
   }
@@ -33,10 +51,9 @@ export class RegistryClient {
     let chunks = 0;
     for (let start = 0; start < blob.size; start += chunkSize) {
       const end = Math.min(blob.size, start + chunkSize);
-      const res = await request({
+      const res = await this.send(repo, {
         method: 'PATCH',
         url: upload,
-        agent: this.agent,
         headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${start}-${end - 1}` },
         body: { seed: blob.seed, start, end },
       });
@@ -54,10 +71,9 @@ export class RegistryClient {
   async pushBytes(repo: string, digest: string, bytes: Buffer): Promise<void> {
     const upload = await this.startUpload(repo);
     const url = resolveLocation(this.base, upload.toString(), { digest });
-    const res = await request({
+    const res = await this.send(repo, {
       method: 'PUT',
       url,
-      agent: this.agent,
       headers: { 'Content-Type': 'application/octet-stream' },
       body: bytes,
     });
@@ -70,7 +86,7 @@ export class RegistryClient {
    * HEAD too) is followed for the size; the digest is the registry's header, when it sent one.
    */
   async headBlob(repo: string, digest: string): Promise<{ size: number; digest: string | undefined }> {
-    const res = await this.call('HEAD', `/v2/${repo}/blobs/${digest}`);
+    const res = await this.call(repo, 'HEAD', `/v2/${repo}/blobs/${digest}`);
     if (isRedirect(res.status)) {
       const location = header(res, 'location');
       if (!location) throw new Error(`HEAD blob ${digest}: ${res.status} without Location`);
@@ -87,22 +103,21 @@ export class RegistryClient {
    * whether it was redirected and the URL the bytes came from.
    */
   async pullBlob(repo: string, blob: BlobSpec, mode: 'hash' | 'spot', pullAgent: http.Agent): Promise<{ redirected: boolean; from: string }> {
-    return pullUrl(new URL(`/v2/${repo}/blobs/${blob.digest}`, this.base), blob, mode, pullAgent);
+    return pullUrl(new URL(`/v2/${repo}/blobs/${blob.digest}`, this.base), blob, mode, pullAgent, await this.authorization(repo));
   }
 
   /** The target of the blob GET's redirect (the presigned storage URL), or undefined if it streams. */
   async redirectOf(repo: string, digest: string): Promise<string | undefined> {
-    const res = await request({ method: 'GET', url: new URL(`/v2/${repo}/blobs/${digest}`, this.base), agent: this.agent, sink: () => undefined });
+    const res = await this.send(repo, { method: 'GET', url: new URL(`/v2/${repo}/blobs/${digest}`, this.base), sink: () => undefined });
     if (isRedirect(res.status)) return header(res, 'location');
     expectStatus(res, 200, `GET blob ${digest}`);
     return undefined;
   }
 
   async putManifest(repo: string, tag: string, mediaType: string, body: Buffer, digest: string): Promise<void> {
-    const res = await request({
+    const res = await this.send(repo, {
       method: 'PUT',
       url: new URL(`/v2/${repo}/manifests/${tag}`, this.base),
-      agent: this.agent,
       headers: { 'Content-Type': mediaType },
       body,
     });
@@ -111,15 +126,14 @@ export class RegistryClient {
   }
 
   async getManifest(repo: string, tag: string, accept: string): Promise<Response> {
-    return this.call('GET', `/v2/${repo}/manifests/${tag}`, { Accept: accept });
+    return this.call(repo, 'GET', `/v2/${repo}/manifests/${tag}`, { Accept: accept });
   }
 
   private async finish(repo: string, upload: URL, blob: BlobSpec, body: Payload | undefined): Promise<void> {
     const url = resolveLocation(this.base, upload.toString(), { digest: blob.digest });
-    const res = await request({
+    const res = await this.send(repo, {
       method: 'PUT',
       url,
-      agent: this.agent,
       headers: body === undefined ? { 'Content-Length': 0 } : { 'Content-Type': 'application/octet-stream' },
       body,
       // A registry may verify and assemble a large blob before it answers.
@@ -129,8 +143,8 @@ export class RegistryClient {
     expectDigest(res, blob.digest, `PUT ${repo}@${blob.digest}`);
   }
 
-  private call(method: string, path: string, headers: Record<string, string | number> = {}): Promise<Response> {
-    return request({ method, url: new URL(path, this.base), agent: this.agent, headers });
+  private call(repo: string, method: string, path: string, headers: Record<string, string | number> = {}): Promise<Response> {
+    return this.send(repo, { method, url: new URL(path, this.base), headers });
   }
 
   private location(res: Response): URL {
@@ -140,12 +154,22 @@ export class RegistryClient {
   }
 }
 
-/** GET `url`, following at most one redirect, checking the body against `blob`. */
-export async function pullUrl(url: URL, blob: BlobSpec, mode: 'hash' | 'spot', agent: http.Agent): Promise<{ redirected: boolean; from: string }> {
+/**
+ * GET `url`, following at most one redirect, checking the body against `blob`. `authorization` goes to the registry
+ * only, never to the redirect's target (a presigned storage URL carries its own credentials).
+ */
+export async function pullUrl(
+  url: URL,
+  blob: BlobSpec,
+  mode: 'hash' | 'spot',
+  agent: http.Agent,
+  authorization?: string,
+): Promise<{ redirected: boolean; from: string }> {
   let target = url;
   for (let hop = 0; hop < 2; hop++) {
     const check = new BodyCheck(blob, mode);
-    const res = await request({ method: 'GET', url: target, agent, sink: (c) => check.update(c) });
+    const headers = hop === 0 && authorization ? { Authorization: authorization } : undefined;
+    const res = await request({ method: 'GET', url: target, agent, headers, sink: (c) => check.update(c) });
     if (isRedirect(res.status)) {
       const location = header(res, 'location');
       if (!location) throw new Error(`GET ${target.pathname}: ${res.status} without Location`);

@@ -121,8 +121,8 @@ export async function pollUntil<T>(
 }
 
 /** A fetch with a hard timeout that resolves for any status: status, Location header. */
-export async function probe(url: string, method = 'GET'): Promise<{ status: number; location: string | null }> {
-  const res = await fetch(url, { method, signal: AbortSignal.timeout(5000) });
+export async function probe(url: string, method = 'GET', headers?: Record<string, string>): Promise<{ status: number; location: string | null }> {
+  const res = await fetch(url, { method, headers, signal: AbortSignal.timeout(5000) });
   await res.arrayBuffer();
   return { status: res.status, location: res.headers.get('location') };
 }

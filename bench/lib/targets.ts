@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { BearerAuth } from './auth';
 import { exitedAny, freePort, migratedDatabase, pollUntil, probe, startApp, startBinary, stopProcess, type RunningProcess } from './processes';
 
 export type TargetId = 'berth-fs' | 'distribution-fs' | 'berth-s3' | 'distribution-s3';
@@ -18,6 +19,8 @@ export interface Target {
   readonly pid: number;
   /** How it runs, for the report. */
   readonly setup: string;
+  /** Berth: the client's credentials (Basic for the token realm, then Bearer tokens). Distribution runs without auth. */
+  readonly auth?: BearerAuth;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -35,10 +38,11 @@ export interface TargetOptions {
 
 const READY_TIMEOUT_MS = 180_000;
 
-/** Waits until GET /v2/ answers 200. */
-async function waitForV2(url: string, processes: readonly RunningProcess[], logs: () => string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+/** Waits until GET /v2/ answers 200 (or, with `authenticated`, 401: the challenge a docker client starts from). */
+async function waitForV2(url: string, processes: readonly RunningProcess[], logs: () => string, authenticated = false, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const fatal = (): string | undefined => exitedAny(processes);
-  await pollUntil(`${url}/v2/`, () => probe(`${url}/v2/`), (r) => r.status === 200, { timeoutMs, intervalMs: 300, fatal }).catch((e: Error) => {
+  const ready = authenticated ? 401 : 200;
+  await pollUntil(`${url}/v2/`, () => probe(`${url}/v2/`), (r) => r.status === ready, { timeoutMs, intervalMs: 300, fatal }).catch((e: Error) => {
     throw new Error(`${e.message}\n${logs().slice(-3000)}`);
   });
 }
@@ -47,16 +51,17 @@ async function waitForV2(url: string, processes: readonly RunningProcess[], logs
  * Waits until the default registry accepts an upload (POST → 202), then cancels that upload: in distributed
  * Berth the default registry exists only once metadata-service's bootstrap has run.
  */
-async function waitForPushable(url: string, processes: readonly RunningProcess[], logs: () => string): Promise<void> {
+async function waitForPushable(url: string, auth: BearerAuth, processes: readonly RunningProcess[], logs: () => string): Promise<void> {
+  const repo = 'bench/ready';
   const res = await pollUntil(
     `${url} accepting uploads`,
-    () => probe(`${url}/v2/bench/ready/blobs/uploads/`, 'POST'),
+    async () => probe(`${url}/v2/${repo}/blobs/uploads/`, 'POST', { Authorization: await auth.headerFor(repo) }),
     (r) => r.status === 202,
     { timeoutMs: READY_TIMEOUT_MS, intervalMs: 500, fatal: () => exitedAny(processes) },
   ).catch((e: Error) => {
     throw new Error(`${e.message}\n${logs().slice(-3000)}`);
   });
-  if (res.location) await probe(new URL(res.location, url).toString(), 'DELETE').catch(() => undefined);
+  if (res.location) await probe(new URL(res.location, url).toString(), 'DELETE', { Authorization: await auth.headerFor(repo) }).catch(() => undefined);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -172,8 +177,13 @@ export async function startDistributionS3(binary: string, opts: TargetOptions, s
 // ---------------------------------------------------------------------------------------------------------
 // Berth
 
+/** The operator principal Berth creates at start; the bench logs in with it (Basic at the token realm). */
 function bootstrapCreds(): Record<string, string> {
   return { BERTH_BOOTSTRAP_CLIENT_ID: randomUUID(), BERTH_BOOTSTRAP_CLIENT_SECRET: randomBytes(24).toString('base64url') };
+}
+
+function authFor(url: string, creds: Record<string, string>): BearerAuth {
+  return new BearerAuth(url, { username: creds['BERTH_BOOTSTRAP_CLIENT_ID'] ?? '', password: creds['BERTH_BOOTSTRAP_CLIENT_SECRET'] ?? '' });
 }
 
 function processLogs(processes: RunningProcess[]): string {
@@ -191,11 +201,12 @@ export async function startBerthFs(opts: TargetOptions): Promise<Target> {
   // The embedded Postgres runs as `postgres` when we are root: it must be able to traverse the folder.
   await chmod(dataDir, 0o711);
   await chmod(opts.workDir, 0o711);
+  const creds = bootstrapCreds();
   const proc = startApp(
     opts.root,
     'berth',
     {
-      ...bootstrapCreds(),
+      ...creds,
       ...measuredEnv(opts),
       BERTH_DATA_DIR: dataDir,
       // Empty: a stack URL in the caller's environment must not turn the embedded default into a client of it.
@@ -209,13 +220,15 @@ export async function startBerthFs(opts: TargetOptions): Promise<Target> {
     await freePort(),
     opts.berthNodeArgs,
   );
+  const auth = authFor(proc.url, creds);
   const stop = async (): Promise<void> => {
+    auth.close();
     await stopProcess(proc, 60_000);
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitForV2(proc.url, [proc], () => processLogs([proc]));
-    await waitForPushable(proc.url, [proc], () => processLogs([proc]));
+    await waitForV2(proc.url, [proc], () => processLogs([proc]), true);
+    await waitForPushable(proc.url, auth, [proc], () => processLogs([proc]));
   } catch (e) {
     await stop();
     throw e;
@@ -226,7 +239,8 @@ export async function startBerthFs(opts: TargetOptions): Promise<Target> {
     storage: 'fs',
     url: proc.url,
     pid: proc.child.pid ?? -1,
-    setup: `the embedded default (\`apps/berth\`, one Node process: embedded PostgreSQL, filesystem blobs, in-process bus, in-memory cache), BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
+    setup: `the embedded default (\`apps/berth\`, one Node process: embedded PostgreSQL, filesystem blobs, in-process bus, in-memory cache; token endpoint in the same process), BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
+    auth,
     logs: () => processLogs([proc]),
     stop,
   };
@@ -241,9 +255,15 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
   const db = await migratedDatabase(opts.root, settings['BERTH_DATABASE_URL'] ?? '');
   const dataDir = path.join(opts.workDir, 'berth-s3');
   await mkdir(dataDir, { recursive: true });
+  const creds = bootstrapCreds();
+  // One issuer for the installation: token-service signs with BERTH_PUBLIC_URL, the frontends verify against it.
+  const frontendPort = await freePort();
+  const tokenPort = await freePort();
   const env: Record<string, string> = {
     ...settings,
-    ...bootstrapCreds(),
+    ...creds,
+    BERTH_PUBLIC_URL: `http://127.0.0.1:${frontendPort}`,
+    BERTH_TOKEN_SERVICE_URL: `http://127.0.0.1:${tokenPort}`,
     // Distributed processes require a master key, the same for all of them.
     BERTH_MASTER_KEY: randomBytes(32).toString('base64'),
     BERTH_DATABASE_URL: db.url,
@@ -258,14 +278,17 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
   };
   const processes: RunningProcess[] = [];
   const logs = (): string => processLogs(processes);
+  const auth = authFor(`http://127.0.0.1:${frontendPort}`, creds);
   const stop = async (): Promise<void> => {
+    auth.close();
     await Promise.allSettled(processes.map((p) => stopProcess(p, 60_000)));
     await db.drop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
     processes.push(startApp(opts.root, 'metadata-service', { ...env, BERTH_LOG_LEVEL: 'warn' }, await freePort()));
-    processes.push(startApp(opts.root, 'registry-frontend', { ...env, ...measuredEnv(opts), BERTH_BLOB_PULL: 'redirect' }, await freePort(), opts.berthNodeArgs));
+    processes.push(startApp(opts.root, 'token-service', { ...env, BERTH_LOG_LEVEL: 'warn' }, tokenPort));
+    processes.push(startApp(opts.root, 'registry-frontend', { ...env, ...measuredEnv(opts), BERTH_BLOB_PULL: 'redirect' }, frontendPort, opts.berthNodeArgs));
     processes.push(startApp(opts.root, 'registry-frontend', { ...env, ...measuredEnv(opts), BERTH_BLOB_PULL: 'proxy' }, await freePort(), opts.berthNodeArgs));
     for (const p of processes) {
       await pollUntil(`${p.name} /healthz`, () => probe(`${p.url}/healthz`), (r) => r.status === 200, {
@@ -277,15 +300,15 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
         },
       );
     }
-    for (const p of processes.slice(1)) {
-      await waitForV2(p.url, processes, logs);
-      await waitForPushable(p.url, processes, logs);
+    for (const p of processes.slice(2)) {
+      await waitForV2(p.url, processes, logs, true);
+      await waitForPushable(p.url, auth, processes, logs);
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  const [, redirect, proxy] = processes as [RunningProcess, RunningProcess, RunningProcess];
+  const [, , redirect, proxy] = processes as [RunningProcess, RunningProcess, RunningProcess, RunningProcess];
   return {
     id: 'berth-s3',
     registry: 'berth',
@@ -293,7 +316,8 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
     url: redirect.url,
     proxyUrl: proxy.url,
     pid: redirect.child.pid ?? -1,
-    setup: `distributed: \`metadata-service\` + two \`registry-frontend\` processes (BERTH_BLOB_PULL=redirect, measured; and =proxy) on a scratch migrated database of the stack's PostgreSQL, BERTH_BLOB_DRIVER=s3 (buckets \`${bucketPrefix}<region>\`), BERTH_CACHE=redis, BERTH_BUS=kafka, BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
+    auth,
+    setup: `distributed: \`metadata-service\`, \`token-service\` (the frontends forward the challenge's realm \`/oauth2/token\` to it) + two \`registry-frontend\` processes (BERTH_BLOB_PULL=redirect, measured; and =proxy) on a scratch migrated database of the stack's PostgreSQL, BERTH_BLOB_DRIVER=s3 (buckets \`${bucketPrefix}<region>\`), BERTH_CACHE=redis, BERTH_BUS=kafka, BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
     logs,
     stop,
   };

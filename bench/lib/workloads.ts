@@ -130,7 +130,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
 /** Push of one large blob, monolithic (POST + one PUT) or chunked (POST + PATCHes + PUT), with RSS sampling. */
 export async function pushLarge(target: Target, repo: string, blob: BlobSpec, mode: 'monolithic' | 'chunked', chunkSize: number): Promise<PushResult> {
   const agent = keepAliveAgent(4);
-  const client = new RegistryClient(target.url, agent);
+  const client = new RegistryClient(target.url, agent, target.auth);
   flushDisks();
   const cpu0 = cpuSecondsOf(target.pid);
   const watch = watchMemory(target.pid);
@@ -155,7 +155,7 @@ export async function pushLarge(target: Target, repo: string, blob: BlobSpec, mo
 export async function verifyBlobs(target: Target, repo: string, blobs: readonly BlobSpec[], concurrency: number): Promise<void> {
   const agent = keepAliveAgent(concurrency);
   const pullAgent = keepAliveAgent(concurrency);
-  const client = new RegistryClient(target.url, agent);
+  const client = new RegistryClient(target.url, agent, target.auth);
   try {
     await mapLimit(blobs, concurrency, async (blob) => {
       const head = await client.headBlob(repo, blob.digest);
@@ -173,7 +173,7 @@ export async function verifyBlobs(target: Target, repo: string, blobs: readonly 
 /** `blobs.length` monolithic (POST + PUT) pushes, all started at once, each on its own connection. */
 export async function pushMany(target: Target, repo: string, blobs: readonly BlobSpec[], merged?: Histogram): Promise<ManyResult> {
   const agent = keepAliveAgent(blobs.length);
-  const client = new RegistryClient(target.url, agent);
+  const client = new RegistryClient(target.url, agent, target.auth);
   const histogram = new Histogram();
   flushDisks();
   const cpu0 = cpuSecondsOf(target.pid);
@@ -210,7 +210,7 @@ export async function pullUrls(target: Target, repo: string, blob: BlobSpec): Pr
   if (target.proxyUrl) urls.proxy = new URL(path, target.proxyUrl);
   const agent = keepAliveAgent(1);
   try {
-    const location = await new RegistryClient(target.url, agent).redirectOf(repo, blob.digest);
+    const location = await new RegistryClient(target.url, agent, target.auth).redirectOf(repo, blob.digest);
     if (!location) throw new Error(`${target.id}: the redirecting instance streamed the blob instead of redirecting`);
     urls.direct = new URL(location);
   } finally {
@@ -219,10 +219,13 @@ export async function pullUrls(target: Target, repo: string, blob: BlobSpec): Pr
   return urls;
 }
 
-/** One timed download (length and spot checks verified; a redirect followed), MiB/s. */
-export async function timedPull(url: URL, blob: BlobSpec, agent: http.Agent): Promise<{ mibps: number; servedBy: string; redirected: boolean }> {
+/**
+ * One timed download (length and spot checks verified; a redirect followed), MiB/s. `authorization` (Berth) is got
+ * before the clock starts: a docker client holds its token before it pulls.
+ */
+export async function timedPull(url: URL, blob: BlobSpec, agent: http.Agent, authorization?: string): Promise<{ mibps: number; servedBy: string; redirected: boolean }> {
   const t0 = performance.now();
-  const { redirected, from } = await pullUrl(url, blob, 'spot', agent);
+  const { redirected, from } = await pullUrl(url, blob, 'spot', agent, authorization);
   const seconds = (performance.now() - t0) / 1000;
   return { mibps: blob.size / MIB / seconds, servedBy: from, redirected };
 }
@@ -258,7 +261,7 @@ export async function pushImage(target: Target, repo: string, tag: string): Prom
   );
   const digest = sha256(manifest);
   const agent = keepAliveAgent(2);
-  const client = new RegistryClient(target.url, agent);
+  const client = new RegistryClient(target.url, agent, target.auth);
   try {
     await client.pushBytes(repo, configDigest, config);
     await client.pushBytes(repo, layer.spec.digest, layer.bytes);
@@ -286,9 +289,20 @@ export async function manifestLoad(
   let client1 = client0;
   let wall0 = 0;
   let wall1 = 0;
+  // Berth: a token held before the window opens; the load generator asks for the header per request, and a token
+  // that comes due during the run is fetched again in the background (as docker would, between requests).
+  let authorization = target.auth ? await target.auth.headerFor(repo) : undefined;
   const result = await runLoad({
     url: new URL(`/v2/${repo}/manifests/${tag}`, target.url),
-    headers: { Accept: OCI_MANIFEST },
+    headers: (): Record<string, string> => {
+      const auth = target.auth;
+      if (auth) {
+        const cached = auth.cachedHeaderFor(repo);
+        if (cached) authorization = cached;
+        else void auth.headerFor(repo).then((h) => (authorization = h), () => undefined);
+      }
+      return authorization ? { Accept: OCI_MANIFEST, Authorization: authorization } : { Accept: OCI_MANIFEST };
+    },
     connections: opts.connections,
     warmupMs: opts.warmupMs,
     durationMs: opts.durationMs,
