@@ -70,7 +70,11 @@ export class DataPlaneLimits {
   }
 
   /** Both: what a caller that has the identity at hand uses instead of the hook plus checkIdentity. */
-  async checkRequest(registry: RegistryRef, identityKey: string | undefined, categories: readonly ThrottleCategory[]): Promise<void> {
+  async checkRequest(
+    registry: RegistryRef,
+    identityKey: string | undefined,
+    categories: readonly ThrottleCategory[],
+  ): Promise<void> {
     await this.count(registry, categories);
     if (identityKey !== undefined) await this.count(registry, categories, identityKey);
   }
@@ -107,20 +111,33 @@ export class DataPlaneLimits {
   async checkNetwork(registry: RegistryRef, clientIp: string): Promise<void> {
     const policy = await this.policy(registry);
     if (!policy.publicAccess) {
-      throw new RegistryError('DENIED', `client with IP '${clientIp}' is not allowed access: the registry's public network access is disabled`);
+      throw new RegistryError(
+        'DENIED',
+        `client with IP '${clientIp}' is not allowed access: the registry's public network access is disabled`,
+      );
     }
     if (!policy.allowed) return;
     const ip = clientIp.replace(/^::ffff:/i, '');
     if (isIP(ip) === 4 && policy.allowed.check(ip, 'ipv4')) return;
-    throw new RegistryError('DENIED', `client with IP '${clientIp}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`);
+    throw new RegistryError(
+      'DENIED',
+      `client with IP '${clientIp}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`,
+    );
   }
 
-  private async count(registry: RegistryRef, categories: readonly ThrottleCategory[], identityKey?: string): Promise<void> {
+  private async count(
+    registry: RegistryRef,
+    categories: readonly ThrottleCategory[],
+    identityKey?: string,
+  ): Promise<void> {
     const buckets = throttleBuckets(this.tiers.tier(registry.sku), registry.id, categories, identityKey);
     let counts;
     try {
       counts = await Promise.all(
-        buckets.map(async (bucket) => ({ bucket, ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)) })),
+        buckets.map(async (bucket) => ({
+          bucket,
+          ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)),
+        })),
       );
     } catch (err) {
       // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
@@ -133,7 +150,9 @@ export class DataPlaneLimits {
     }
     const decision = decide(counts);
     if (!decision.allowed) {
-      throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, { 'Retry-After': String(decision.retryAfterSeconds) });
+      throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, {
+        'Retry-After': String(decision.retryAfterSeconds),
+      });
     }
   }
 
@@ -141,7 +160,10 @@ export class DataPlaneLimits {
     const hit = this.network.get(registry.id);
     if (hit && Date.now() - hit.at < NETWORK_TTL_MS) return hit;
     const [row] = (await this.ds.query(`SELECT properties FROM registries WHERE id = $1`, [registry.id])) as Array<{
-      properties: { publicNetworkAccess?: string; networkRuleSet?: { defaultAction?: string; ipRules?: Array<{ value: string }> } };
+      properties: {
+        publicNetworkAccess?: string;
+        networkRuleSet?: { defaultAction?: string; ipRules?: Array<{ value: string }> };
+      };
     }>;
     const props = row?.properties ?? {};
     const policy: NetworkPolicy = { at: Date.now(), publicAccess: props.publicNetworkAccess !== 'Disabled' };

@@ -57,7 +57,10 @@ export class LimitsHook implements OnModuleInit {
     } catch (caught) {
       // A dependency failing here (the database) is a 503 the client retries, as in the handlers.
       if (!(caught instanceof RegistryError)) this.logger.warn({ err: caught, path }, 'limits could not be checked');
-      const err = caught instanceof RegistryError ? caught : new RegistryError('UNAVAILABLE', 'a dependency is unavailable, retry later');
+      const err =
+        caught instanceof RegistryError
+          ? caught
+          : new RegistryError('UNAVAILABLE', 'a dependency is unavailable, retry later');
       for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
       await reply
         .status(err.status)
@@ -77,10 +80,10 @@ export class LimitsHook implements OnModuleInit {
     const body = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
     const upload = UPLOAD.exec(path);
     if (upload?.[1] && (req.method === 'PUT' || req.method === 'PATCH')) {
-      const [row] = (await this.ds.query(`SELECT offset_bytes FROM upload_sessions WHERE id = $1 AND registry_id = $2`, [
-        upload[1],
-        registryId,
-      ])) as Array<{ offset_bytes: string }>;
+      const [row] = (await this.ds.query(
+        `SELECT offset_bytes FROM upload_sessions WHERE id = $1 AND registry_id = $2`,
+        [upload[1], registryId],
+      )) as Array<{ offset_bytes: string }>;
       return body + Number(row?.offset_bytes ?? 0);
     }
     return upload || MANIFEST_OR_UPLOAD_START.test(path) ? body : 0;

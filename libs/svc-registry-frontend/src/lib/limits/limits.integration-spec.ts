@@ -1,5 +1,13 @@
 import { hashSecret } from '@berth/auth';
-import { freePort, migratedDatabase, pollUntil, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import {
+  freePort,
+  migratedDatabase,
+  pollUntil,
+  stackEnv,
+  startApp,
+  stopProcess,
+  type ServiceProcess,
+} from '@berth/testing';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { Client } from 'pg';
@@ -23,7 +31,13 @@ interface Res {
 }
 
 /** node:http, not fetch: fetch drops a caller-set Host header, and Host selects the registry. */
-function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer): Promise<Res> {
+function call(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer,
+): Promise<Res> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, method, path, headers, timeout: 15_000 }, (res) => {
@@ -54,9 +68,18 @@ describe('data-plane limits (two frontend processes)', () => {
     db = await migratedDatabase(env['BERTH_DATABASE_URL'] ?? '', 'limits');
     pg = new Client({ connectionString: db.url });
     await pg.connect();
-    const tenant = (await pg.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)).rows[0] as { id: string };
-    const sub = (await pg.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [tenant.id])).rows[0] as { id: string };
-    const rg = (await pg.query(`INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'rg', 'eastus') RETURNING id`, [sub.id])).rows[0] as { id: string };
+    const tenant = (await pg.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)).rows[0] as {
+      id: string;
+    };
+    const sub = (
+      await pg.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [tenant.id])
+    ).rows[0] as { id: string };
+    const rg = (
+      await pg.query(
+        `INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'rg', 'eastus') RETURNING id`,
+        [sub.id],
+      )
+    ).rows[0] as { id: string };
     await pg.query(
       `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku, anonymous_pull_enabled)
        VALUES ($1, $2, $3, $4, 'eastus', 'Basic', false),
@@ -84,7 +107,12 @@ describe('data-plane limits (two frontend processes)', () => {
     };
     for (let i = 0; i < 2; i++) frontends.push(startApp('registry-frontend', common, await freePort()));
     for (const f of frontends) {
-      await pollUntil(`${f.name} ready`, () => call(f.url, 'GET', '/readyz'), (r) => r.status === 200, { timeoutMs: 60_000 });
+      await pollUntil(
+        `${f.name} ready`,
+        () => call(f.url, 'GET', '/readyz'),
+        (r) => r.status === 200,
+        { timeoutMs: 60_000 },
+      );
     }
   });
 
@@ -146,7 +174,12 @@ describe('data-plane limits (two frontend processes)', () => {
         f.url,
         'PATCH',
         location,
-        { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(size), 'content-range': `${from}-${from + size - 1}` },
+        {
+          ...auth,
+          'content-type': 'application/octet-stream',
+          'content-length': String(size),
+          'content-range': `${from}-${from + size - 1}`,
+        },
         Buffer.alloc(size, 1),
       );
     expect((await chunk(0, 600)).status).toBe(202);
@@ -155,19 +188,64 @@ describe('data-plane limits (two frontend processes)', () => {
     expect(over.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
   });
 
+  it('counts what the registry stores, whoever wrote or deleted it, and frees what is deleted', async () => {
+    const f = frontends[1] as ServiceProcess;
+    const upload = (): Promise<Res> =>
+      call(
+        f.url,
+        'POST',
+        `/v2/app/blobs/uploads/?digest=sha256:${'1'.repeat(64)}`,
+        {
+          authorization: `Basic ${Buffer.from(`${name}:${ADMIN_PASSWORD}`).toString('base64')}`,
+          'content-type': 'application/octet-stream',
+          'content-length': '400',
+        },
+        Buffer.alloc(400),
+      );
+    // Rows written outside the frontend (as an import or a replication would) count too.
+    await pg.query(`INSERT INTO blobs (registry_id, digest, size) SELECT id, $2, 700 FROM registries WHERE name = $1`, [
+      name,
+      `sha256:${'2'.repeat(64)}`,
+    ]);
+    const over = await upload();
+    expect(over.status).toBe(403);
+    expect(over.json<{ errors: Array<{ message: string }> }>().errors[0]?.message).toContain('stores 700 bytes');
+    await pg.query(`DELETE FROM blobs WHERE digest = $1`, [`sha256:${'2'.repeat(64)}`]);
+    // Under the limit again: refused for its wrong digest, not for storage.
+    const fits = await upload();
+    expect(fits.status).toBe(400);
+    const counted = await pg.query(
+      `SELECT coalesce(sum(value), 0)::int AS bytes FROM usage_counters u JOIN registries r ON r.id = u.registry_id WHERE r.name = $1`,
+      [name],
+    );
+    expect(counted.rows[0]).toEqual({ bytes: 0 });
+  });
+
   it('refuses clients outside a Premium registry IP rules', async () => {
     const f = frontends[0] as ServiceProcess;
     const host = { host: `${premium}.${suffix}` };
     await pg.query(`UPDATE registries SET properties = $2 WHERE name = $1`, [
       premium,
-      JSON.stringify({ networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.0.0.0/8' }] } }),
+      JSON.stringify({
+        networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.0.0.0/8' }] },
+      }),
     ]);
-    const denied = await pollUntil('the IP rules apply', () => call(f.url, 'GET', '/v2/', host), (r) => r.status === 403, { timeoutMs: 15_000 });
+    const denied = await pollUntil(
+      'the IP rules apply',
+      () => call(f.url, 'GET', '/v2/', host),
+      (r) => r.status === 403,
+      { timeoutMs: 15_000 },
+    );
     expect(denied.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
     await pg.query(`UPDATE registries SET properties = $2 WHERE name = $1`, [
       premium,
       JSON.stringify({ networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '127.0.0.1' }] } }),
     ]);
-    await pollUntil('the IP rule admits loopback', () => call(f.url, 'GET', '/v2/', host), (r) => r.status !== 403, { timeoutMs: 15_000 });
+    await pollUntil(
+      'the IP rule admits loopback',
+      () => call(f.url, 'GET', '/v2/', host),
+      (r) => r.status !== 403,
+      { timeoutMs: 15_000 },
+    );
   });
 });

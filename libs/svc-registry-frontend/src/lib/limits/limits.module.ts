@@ -10,7 +10,11 @@ import { LimitsHook } from './limits.hook';
 @Module({
   imports: [RegistryContextModule],
   providers: [
-    { provide: TierCatalog, inject: [BERTH_CONFIG], useFactory: (config: BerthConfig) => new TierCatalog(config.tierOverrides) },
+    {
+      provide: TierCatalog,
+      inject: [BERTH_CONFIG],
+      useFactory: (config: BerthConfig) => new TierCatalog(config.tierOverrides),
+    },
     DataPlaneLimits,
     LimitsHook,
   ],
