@@ -43,7 +43,12 @@ export function tierViolations(target: Tier, usage: RegistryUsage): TierViolatio
       });
     }
   };
-  over('replications', usage.replications, target.features.geoReplication ? target.replications : 0, 'geo-replications');
+  over(
+    'replications',
+    usage.replications,
+    target.features.geoReplication ? target.replications : 0,
+    'geo-replications',
+  );
   over('webhooks', usage.webhooks, target.webhooks, 'webhooks');
   over('tokens', usage.tokens, target.tokens, 'tokens');
   over('scopeMaps', usage.scopeMaps, target.scopeMaps, 'scope maps');
@@ -59,7 +64,12 @@ export function tierViolations(target: Tier, usage: RegistryUsage): TierViolatio
   };
   feature(usage.anonymousPullEnabled, target.features.anonymousPull, 'anonymousPullEnabled', 'Anonymous pull');
   feature(usage.networkDefaultDeny, target.features.ipRules, 'networkRuleSet', 'A network rule set');
-  feature(usage.retentionPolicyEnabled, target.features.retentionPolicy, 'policies.retentionPolicy', 'The retention policy');
+  feature(
+    usage.retentionPolicyEnabled,
+    target.features.retentionPolicy,
+    'policies.retentionPolicy',
+    'The retention policy',
+  );
   feature(usage.trustPolicyEnabled, target.features.contentTrust, 'policies.trustPolicy', 'Content trust');
   feature(usage.exportPolicyDisabled, target.features.exportPolicy, 'policies.exportPolicy', 'Disabling export');
   feature(usage.dataEndpointEnabled, target.features.dataEndpoint, 'dataEndpointEnabled', 'A dedicated data endpoint');

@@ -107,7 +107,8 @@ function applyOverrides(overrides: Record<string, unknown>): Record<SkuName, Tie
           const current = tier.throttle[category as keyof Tier['throttle']];
           const next = { ...current };
           for (const [scope, n] of Object.entries(limit)) {
-            if (scope !== 'perRegistry' && scope !== 'perIdentity') problems.push(`unknown field ${path}.${category}.${scope}`);
+            if (scope !== 'perRegistry' && scope !== 'perIdentity')
+              problems.push(`unknown field ${path}.${category}.${scope}`);
             else if (!isLimit(n) || n < 1) problems.push(`${path}.${category}.${scope} must be an integer >= 1`);
             else next[scope] = n;
           }

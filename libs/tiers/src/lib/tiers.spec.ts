@@ -49,7 +49,9 @@ describe('SKU_CATALOG', () => {
 
 describe(TierCatalog.name, () => {
   it('applies overrides without touching the shared catalog', () => {
-    const c = new TierCatalog('{"Basic":{"webhooks":3,"throttle":{"read":{"perRegistry":5}},"features":{"anonymousPull":true}}}');
+    const c = new TierCatalog(
+      '{"Basic":{"webhooks":3,"throttle":{"read":{"perRegistry":5}},"features":{"anonymousPull":true}}}',
+    );
     expect(c.tier('Basic').webhooks).toBe(3);
     expect(c.tier('Basic').throttle.read).toEqual({ perRegistry: 5, perIdentity: 5_000 });
     expect(c.tier('Basic').features.anonymousPull).toBe(true);
@@ -80,8 +82,19 @@ describe(tierViolations.name, () => {
   });
 
   it('refuses a downgrade while Premium-only resources exist', () => {
-    const v = tierViolations(SKU_CATALOG.Basic, { ...EMPTY, replications: 1, ipRules: 2, webhooks: 3, anonymousPullEnabled: true });
-    expect(v.map((x) => x.what)).toEqual(['replications', 'webhooks', 'networkRuleSet.ipRules', 'anonymousPullEnabled']);
+    const v = tierViolations(SKU_CATALOG.Basic, {
+      ...EMPTY,
+      replications: 1,
+      ipRules: 2,
+      webhooks: 3,
+      anonymousPullEnabled: true,
+    });
+    expect(v.map((x) => x.what)).toEqual([
+      'replications',
+      'webhooks',
+      'networkRuleSet.ipRules',
+      'anonymousPullEnabled',
+    ]);
     expect(v[0]?.message).toContain('geo-replications');
   });
 

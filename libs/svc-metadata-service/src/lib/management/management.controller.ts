@@ -76,14 +76,23 @@ export class ManagementController {
 
   // Fastify's router is case-sensitive: the usual spellings of the first segment are registered, the rest of the path
   // is matched case-insensitively below.
-  @All(['subscriptions', 'subscriptions/*', 'Subscriptions/*', 'SUBSCRIPTIONS/*', 'providers/*', 'Providers/*', 'PROVIDERS/*'])
+  @All([
+    'subscriptions',
+    'subscriptions/*',
+    'Subscriptions/*',
+    'SUBSCRIPTIONS/*',
+    'providers/*',
+    'Providers/*',
+    'PROVIDERS/*',
+  ])
   async handle(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     reply.header('x-ms-request-id', req.id);
     const path = req.url.split('?')[0] ?? '';
     const route = matchRoute(MANAGEMENT_ROUTES, path);
     const query = (req.query ?? {}) as ArmContext['query'];
     const caller = await this.identity.authenticate(req.headers.authorization);
-    if (!route) throw new ArmError(404, 'InvalidResourceType', `The resource path '${path}' is not served by this endpoint.`);
+    if (!route)
+      throw new ArmError(404, 'InvalidResourceType', `The resource path '${path}' is not served by this endpoint.`);
     const p = route.params;
     const method = req.method.toUpperCase();
     const apiVersion = checkApiVersion(query['api-version'], p['collection'] ?? 'registries', versionRange(route.key));
@@ -105,9 +114,14 @@ export class ManagementController {
     }
     if (route.key !== 'operations') {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ctx.subscriptionId)) {
-        throw new ArmError(400, 'InvalidSubscriptionId', `The provided subscription identifier '${p['sub'] ?? ''}' is malformed or invalid.`);
+        throw new ArmError(
+          400,
+          'InvalidSubscriptionId',
+          `The provided subscription identifier '${p['sub'] ?? ''}' is malformed or invalid.`,
+        );
       }
-      if (!(await this.identity.seesSubscription(caller, ctx.subscriptionId))) throw subscriptionNotFound(p['sub'] ?? '');
+      if (!(await this.identity.seesSubscription(caller, ctx.subscriptionId)))
+        throw subscriptionNotFound(p['sub'] ?? '');
       await this.authorize(ctx, route.key, method, p);
     }
     const res = await handler(ctx, p);
@@ -161,12 +175,23 @@ export class ManagementController {
       case 'opStatus':
         return on('GET', async (ctx) => {
           const op = await this.operations.get(ctx.subscriptionId, p['op'] ?? '');
-          return { status: 200, body: { id: op.id, name: op.id, status: op.status, startTime: op.startTime, endTime: op.endTime, error: op.error } };
+          return {
+            status: 200,
+            body: {
+              id: op.id,
+              name: op.id,
+              status: op.status,
+              startTime: op.startTime,
+              endTime: op.endTime,
+              error: op.error,
+            },
+          };
         });
       case 'opResult':
         return on('GET', async (ctx) => {
           const op = await this.operations.get(ctx.subscriptionId, p['op'] ?? '');
-          if (op.status === 'InProgress') return { status: 202, headers: { Location: `${ctx.baseUrl}${ctxPath(ctx, p)}`, 'Retry-After': '1' } };
+          if (op.status === 'InProgress')
+            return { status: 202, headers: { Location: `${ctx.baseUrl}${ctxPath(ctx, p)}`, 'Retry-After': '1' } };
           // 200 rather than 204: the generated clients accept only 200/201/202 from a Location poll.
           if (op.status === 'Succeeded') return { status: 200 };
           throw new ArmError(400, op.error?.code ?? 'OperationFailed', op.error?.message ?? 'The operation failed.');
@@ -221,7 +246,10 @@ export class ManagementController {
     if (key === 'child') return (p['collection'] ?? '').toLowerCase() in this.collections;
     if (key === 'webhookAction') return ['ping', 'listevents', 'getcallbackconfig'].includes(action);
     if (key === 'registryAction') {
-      return action in this.collections || ['listcredentials', 'regeneratecredential', 'generatecredentials', 'importimage', 'listusages'].includes(action);
+      return (
+        action in this.collections ||
+        ['listcredentials', 'regeneratecredential', 'generatecredentials', 'importimage', 'listusages'].includes(action)
+      );
     }
     return true;
   }
@@ -270,7 +298,13 @@ export class ManagementController {
     if (!row) throw subscriptionNotFound(ctx.subscriptionId);
     return {
       status: 200,
-      body: { id: `/subscriptions/${row.id}`, subscriptionId: row.id, tenantId: row.tenant_id, displayName: row.display_name, state: row.state },
+      body: {
+        id: `/subscriptions/${row.id}`,
+        subscriptionId: row.id,
+        tenantId: row.tenant_id,
+        displayName: row.display_name,
+        state: row.state,
+      },
     };
   }
 

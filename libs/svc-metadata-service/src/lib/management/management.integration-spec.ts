@@ -49,7 +49,8 @@ describe('management API', () => {
       {
         name: 'metadata-service',
         mode: 'distributed',
-        rootModule: (config, logger) => serviceRoot(config, logger, { needs: METADATA_SERVICE_NEEDS, modules: [MetadataServiceModule] }),
+        rootModule: (config, logger) =>
+          serviceRoot(config, logger, { needs: METADATA_SERVICE_NEEDS, modules: [MetadataServiceModule] }),
       },
       {
         ...env,
@@ -67,9 +68,14 @@ describe('management API', () => {
     );
     ds = svc.app.get<DataSource>(DATA_SOURCE);
     await svc.app.get(SigningKeys, { strict: false }).rotateIfDue(new Date());
-    const [tenant] = (await ds.query(`SELECT tenant_id FROM subscriptions WHERE id = $1`, [sub])) as Array<{ tenant_id: string }>;
+    const [tenant] = (await ds.query(`SELECT tenant_id FROM subscriptions WHERE id = $1`, [sub])) as Array<{
+      tenant_id: string;
+    }>;
     const tenantId = tenant?.tenant_id ?? '';
-    await ds.query(`INSERT INTO subscriptions (id, tenant_id, display_name) VALUES ($1, $2, 'other')`, [otherSub, tenantId]);
+    await ds.query(`INSERT INTO subscriptions (id, tenant_id, display_name) VALUES ($1, $2, 'other')`, [
+      otherSub,
+      tenantId,
+    ]);
     const issuer = svc.app.get(TokenIssuer, { strict: false });
     for (const [who, scope, role] of [
       ['owner', `/subscriptions/${sub}`, OWNER_ROLE],
@@ -81,7 +87,11 @@ describe('management API', () => {
         `INSERT INTO principals (tenant_id, kind, display_name, client_id) VALUES ($1, 'ServicePrincipal', $2, $3) RETURNING id`,
         [tenantId, who, clientId],
       )) as Array<{ id: string }>;
-      await ds.query(`INSERT INTO role_assignments (principal_id, role_definition_id, scope) VALUES ($1, $2, $3)`, [p?.id, role, scope]);
+      await ds.query(`INSERT INTO role_assignments (principal_id, role_definition_id, scope) VALUES ($1, $2, $3)`, [
+        p?.id,
+        role,
+        scope,
+      ]);
       tokens[who] = (
         await issuer.issueIdentityToken({
           tenantId,
@@ -142,7 +152,10 @@ describe('management API', () => {
     const none = await call('GET', `${P}/registries?${V}`, undefined, { as: null });
     expect(none.status).toBe(401);
     expect(code(none)).toBe('AuthenticationFailed');
-    const bad = await call('GET', `${P}/registries?${V}`, undefined, { as: null, headers: { authorization: 'Bearer abc.def.ghi' } });
+    const bad = await call('GET', `${P}/registries?${V}`, undefined, {
+      as: null,
+      headers: { authorization: 'Bearer abc.def.ghi' },
+    });
     expect(bad.status).toBe(401);
     expect(code(bad)).toBe('InvalidAuthenticationToken');
     expect(bad.text).not.toContain('stack');
@@ -170,15 +183,31 @@ describe('management API', () => {
   });
 
   it('manages resource groups in Microsoft.Resources shape with case-insensitive paths', async () => {
-    const put = await call('PUT', `/subscriptions/${sub}/resourcegroups/Team.A?api-version=2022-09-01`, { location: 'westeurope', tags: { a: 'b' } });
+    const put = await call('PUT', `/subscriptions/${sub}/resourcegroups/Team.A?api-version=2022-09-01`, {
+      location: 'westeurope',
+      tags: { a: 'b' },
+    });
     expect(put.status).toBe(201);
-    expect(put.json()).toMatchObject({ name: 'Team.A', type: 'Microsoft.Resources/resourceGroups', location: 'westeurope', tags: { a: 'b' } });
-    expect((await call('PUT', `/subscriptions/${sub}/resourceGroups/team.a?api-version=2022-09-01`, { location: 'westeurope' })).status).toBe(200);
+    expect(put.json()).toMatchObject({
+      name: 'Team.A',
+      type: 'Microsoft.Resources/resourceGroups',
+      location: 'westeurope',
+      tags: { a: 'b' },
+    });
+    expect(
+      (
+        await call('PUT', `/subscriptions/${sub}/resourceGroups/team.a?api-version=2022-09-01`, {
+          location: 'westeurope',
+        })
+      ).status,
+    ).toBe(200);
     expect((await call('GET', `/SUBSCRIPTIONS/${sub}/RESOURCEGROUPS/TEAM.A?api-version=2022-09-01`)).status).toBe(200);
     expect((await call('HEAD', `/subscriptions/${sub}/resourcegroups/team.a?api-version=2022-09-01`)).status).toBe(204);
     expect((await call('HEAD', `/subscriptions/${sub}/resourcegroups/nope?api-version=2022-09-01`)).status).toBe(404);
     const list = await call('GET', `/subscriptions/${sub}/resourcegroups?api-version=2022-09-01`);
-    expect(list.json<{ value: Array<{ name: string }> }>().value.map((g) => g.name)).toEqual(expect.arrayContaining(['rg1', 'Team.A', 'berth']));
+    expect(list.json<{ value: Array<{ name: string }> }>().value.map((g) => g.name)).toEqual(
+      expect.arrayContaining(['rg1', 'Team.A', 'berth']),
+    );
     const del = await call('DELETE', `/subscriptions/${sub}/resourcegroups/team.a?api-version=2022-09-01`);
     expect(del.status).toBe(202);
     const loc = new URL(del.headers.get('location') ?? '');
@@ -188,19 +217,45 @@ describe('management API', () => {
       if (status === 202) await new Promise((r) => setTimeout(r, 100));
     }
     expect(status).toBe(200);
-    expect(code(await call('GET', `/subscriptions/${sub}/resourcegroups/team.a?api-version=2022-09-01`))).toBe('ResourceGroupNotFound');
+    expect(code(await call('GET', `/subscriptions/${sub}/resourcegroups/team.a?api-version=2022-09-01`))).toBe(
+      'ResourceGroupNotFound',
+    );
   });
 
   it.each([
     ['a bad name', 'ab', basic, 'InvalidResourceName'],
     ['a name with a dash', 'bad-name1', basic, 'InvalidResourceName'],
     ['an unknown SKU', 'okname1', { ...basic, sku: { name: 'Gold' } }, 'InvalidSkuName'],
-    ['an unknown property', 'okname1', { ...basic, properties: { adminUserEnabled: true, colour: 'blue' } }, 'InvalidRequestContent'],
-    ['a wrongly typed property', 'okname1', { ...basic, properties: { adminUserEnabled: 'yes' } }, 'InvalidRequestContent'],
+    [
+      'an unknown property',
+      'okname1',
+      { ...basic, properties: { adminUserEnabled: true, colour: 'blue' } },
+      'InvalidRequestContent',
+    ],
+    [
+      'a wrongly typed property',
+      'okname1',
+      { ...basic, properties: { adminUserEnabled: 'yes' } },
+      'InvalidRequestContent',
+    ],
     ['a missing sku', 'okname1', { location: 'eastus' }, 'InvalidRequestContent'],
     ['an unknown location', 'okname1', { ...basic, location: 'mars' }, 'LocationNotAvailableForResourceType'],
-    ['anonymous pull on Basic', 'okname1', { ...basic, properties: { anonymousPullEnabled: true } }, 'OperationNotAllowed'],
-    ['IP rules on Standard', 'okname1', { ...basic, sku: { name: 'Standard' }, properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ value: '10.0.0.0/8' }] } } }, 'OperationNotAllowed'],
+    [
+      'anonymous pull on Basic',
+      'okname1',
+      { ...basic, properties: { anonymousPullEnabled: true } },
+      'OperationNotAllowed',
+    ],
+    [
+      'IP rules on Standard',
+      'okname1',
+      {
+        ...basic,
+        sku: { name: 'Standard' },
+        properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ value: '10.0.0.0/8' }] } },
+      },
+      'OperationNotAllowed',
+    ],
   ])('refuses a registry with %s and creates nothing', async (_what, name, body, expected) => {
     const before = [await count('registries'), await count('scope_maps'), await count('admin_credentials')];
     const r = await call('PUT', `${P}/registries/${name}?${V}`, body);
@@ -214,7 +269,11 @@ describe('management API', () => {
     const bad = await call('PUT', `${P}/registries/okname1?${V}`, undefined, { raw: '{"location": ' });
     expect(bad.status).toBe(400);
     expect(code(bad)).toBe('InvalidRequestContent');
-    const noGroup = await call('PUT', `/subscriptions/${sub}/resourceGroups/nogroup/providers/Microsoft.ContainerRegistry/registries/okname1?${V}`, basic);
+    const noGroup = await call(
+      'PUT',
+      `/subscriptions/${sub}/resourceGroups/nogroup/providers/Microsoft.ContainerRegistry/registries/okname1?${V}`,
+      basic,
+    );
     expect(noGroup.status).toBe(404);
     expect(code(noGroup)).toBe('ResourceGroupNotFound');
     expect(await count('registries')).toBe(before);
@@ -231,27 +290,53 @@ describe('management API', () => {
     });
     const op = await waitOperation(put.headers.get('azure-asyncoperation') ?? '');
     expect(op['status']).toBe('Succeeded');
-    const got = await call('GET', `/subscriptions/${sub}/resourcegroups/RG1/providers/microsoft.containerregistry/registries/${reg.toUpperCase()}?${V}`);
+    const got = await call(
+      'GET',
+      `/subscriptions/${sub}/resourcegroups/RG1/providers/microsoft.containerregistry/registries/${reg.toUpperCase()}?${V}`,
+    );
     expect(got.status).toBe(200);
     expect(got.json()['id']).toBe(`${P}/registries/${reg}`);
     const inRg = await call('GET', `${P}/registries?${V}`);
     expect(inRg.json<{ value: Array<{ name: string }> }>().value.map((r) => r.name)).toEqual([reg]);
     const inSub = await call('GET', `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/registries?${V}`);
-    expect(inSub.json<{ value: Array<{ name: string }> }>().value.map((r) => r.name)).toEqual(expect.arrayContaining([reg, `dflt${suffix}`]));
-    const check = await call('POST', `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`, {
-      name: reg.toUpperCase(),
-      type: 'Microsoft.ContainerRegistry/registries',
-    });
+    expect(inSub.json<{ value: Array<{ name: string }> }>().value.map((r) => r.name)).toEqual(
+      expect.arrayContaining([reg, `dflt${suffix}`]),
+    );
+    const check = await call(
+      'POST',
+      `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`,
+      {
+        name: reg.toUpperCase(),
+        type: 'Microsoft.ContainerRegistry/registries',
+      },
+    );
     expect(check.json()).toMatchObject({ nameAvailable: false, reason: 'AlreadyExists' });
-    const invalid = await call('POST', `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`, {
-      name: 'a-b',
-      type: 'Microsoft.ContainerRegistry/registries',
-    });
+    const invalid = await call(
+      'POST',
+      `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`,
+      {
+        name: 'a-b',
+        type: 'Microsoft.ContainerRegistry/registries',
+      },
+    );
     expect(invalid.json()).toMatchObject({ nameAvailable: false, reason: 'Invalid' });
-    const elsewhere = await call('PUT', `/subscriptions/${sub}/resourceGroups/berth/providers/Microsoft.ContainerRegistry/registries/${reg}?${V}`, basic);
+    const elsewhere = await call(
+      'PUT',
+      `/subscriptions/${sub}/resourceGroups/berth/providers/Microsoft.ContainerRegistry/registries/${reg}?${V}`,
+      basic,
+    );
     expect(elsewhere.status).toBe(409);
-    const sms = (await ds.query(`SELECT s.name, s.type FROM scope_maps s JOIN registries r ON r.id = s.registry_id WHERE r.name = $1`, [reg])) as Array<{ name: string; type: string }>;
-    expect(sms.map((s) => s.name).sort()).toEqual(['_repositories_admin', '_repositories_pull', '_repositories_pull_metadata_read', '_repositories_push', '_repositories_push_metadata_write']);
+    const sms = (await ds.query(
+      `SELECT s.name, s.type FROM scope_maps s JOIN registries r ON r.id = s.registry_id WHERE r.name = $1`,
+      [reg],
+    )) as Array<{ name: string; type: string }>;
+    expect(sms.map((s) => s.name).sort()).toEqual([
+      '_repositories_admin',
+      '_repositories_pull',
+      '_repositories_pull_metadata_read',
+      '_repositories_push',
+      '_repositories_push_metadata_write',
+    ]);
   });
 
   it('lists and regenerates admin credentials, storing only hashes and sealed values', async () => {
@@ -270,41 +355,62 @@ describe('management API', () => {
     )) as Array<{ name: string; password_hash: string; encrypted_value: string }>;
     expect(await verifySecret(after[1]?.value ?? '', rows[1]?.password_hash ?? '')).toBe(true);
     expect(rows[1]?.encrypted_value).not.toContain(after[1]?.value ?? '');
-    expect(code(await call('POST', `${P}/registries/${reg}/regenerateCredential?${V}`, { name: 'password3' }))).toBe('InvalidRequestContent');
+    expect(code(await call('POST', `${P}/registries/${reg}/regenerateCredential?${V}`, { name: 'password3' }))).toBe(
+      'InvalidRequestContent',
+    );
   });
 
   it('enforces Basic limits: no replication, two webhooks; refuses SSRF destinations', async () => {
     const rep = await call('PUT', `${P}/registries/${reg}/replications/westeurope?${V}`, { location: 'westeurope' });
     expect(rep.status).toBe(400);
     expect(code(rep)).toBe('OperationNotAllowed');
-    const hook = (uri: string): unknown => ({ location: 'eastus', properties: { serviceUri: uri, actions: ['push'], customHeaders: { Authorization: 'Basic x' } } });
-    const ssrf = await call('PUT', `${P}/registries/${reg}/webhooks/hookmeta?${V}`, hook('http://169.254.169.254/latest'));
+    const hook = (uri: string): unknown => ({
+      location: 'eastus',
+      properties: { serviceUri: uri, actions: ['push'], customHeaders: { Authorization: 'Basic x' } },
+    });
+    const ssrf = await call(
+      'PUT',
+      `${P}/registries/${reg}/webhooks/hookmeta?${V}`,
+      hook('http://169.254.169.254/latest'),
+    );
     expect(ssrf.status).toBe(400);
     expect(code(ssrf)).toBe('InvalidServiceUri');
-    for (const n of ['hookone', 'hooktwo']) expect((await call('PUT', `${P}/registries/${reg}/webhooks/${n}?${V}`, hook('http://127.0.0.1:9/hook'))).status).toBe(201);
+    for (const n of ['hookone', 'hooktwo'])
+      expect(
+        (await call('PUT', `${P}/registries/${reg}/webhooks/${n}?${V}`, hook('http://127.0.0.1:9/hook'))).status,
+      ).toBe(201);
     const third = await call('PUT', `${P}/registries/${reg}/webhooks/hookthree?${V}`, hook('http://127.0.0.1:9/hook'));
     expect(third.status).toBe(409);
     expect(code(third)).toBe('QuotaExceeded');
     const got = await call('GET', `${P}/registries/${reg}/webhooks/hookone?${V}`);
-    expect(got.json()).toMatchObject({ properties: { actions: ['push'], status: 'enabled', provisioningState: 'Succeeded' } });
+    expect(got.json()).toMatchObject({
+      properties: { actions: ['push'], status: 'enabled', provisioningState: 'Succeeded' },
+    });
     expect(got.text).not.toContain('127.0.0.1');
     const cb = await call('POST', `${P}/registries/${reg}/webhooks/hookone/getCallbackConfig?${V}`);
     expect(cb.json()).toEqual({ serviceUri: 'http://127.0.0.1:9/hook', customHeaders: { Authorization: 'Basic x' } });
     const ping = await call('POST', `${P}/registries/${reg}/webhooks/hookone/ping?${V}`);
     expect(ping.status).toBe(200);
     const id = ping.json()['id'];
-    const outbox = (await ds.query(`SELECT payload FROM outbox_events WHERE payload->>'id' = $1`, [id])) as Array<{ payload: { type: string; data: { webhookId: string } } }>;
+    const outbox = (await ds.query(`SELECT payload FROM outbox_events WHERE payload->>'id' = $1`, [id])) as Array<{
+      payload: { type: string; data: { webhookId: string } };
+    }>;
     expect(outbox[0]?.payload.type).toBe('ping');
     const events = await call('POST', `${P}/registries/${reg}/webhooks/hookone/listEvents?${V}`);
     expect(events.status).toBe(200);
     expect(Array.isArray(events.json()['value'])).toBe(true);
-    expect((await call('GET', `${P}/registries/${reg}/webhooks?${V}`)).json<{ value: unknown[] }>().value).toHaveLength(2);
+    expect((await call('GET', `${P}/registries/${reg}/webhooks?${V}`)).json<{ value: unknown[] }>().value).toHaveLength(
+      2,
+    );
     expect((await call('DELETE', `${P}/registries/${reg}/webhooks/hooktwo?${V}`)).status).toBe(200);
     expect((await call('DELETE', `${P}/registries/${reg}/webhooks/hooktwo?${V}`)).status).toBe(204);
   });
 
   it('upgrades to Premium, replicates, and refuses a downgrade while the replication exists', async () => {
-    const up = await call('PATCH', `${P}/registries/${reg}?${V}`, { sku: { name: 'Premium' }, properties: { anonymousPullEnabled: true } });
+    const up = await call('PATCH', `${P}/registries/${reg}?${V}`, {
+      sku: { name: 'Premium' },
+      properties: { anonymousPullEnabled: true },
+    });
     expect(up.status).toBe(200);
     expect(up.json()).toMatchObject({ sku: { name: 'Premium' }, properties: { anonymousPullEnabled: true } });
     const home = await call('PUT', `${P}/registries/${reg}/replications/eastus?${V}`, { location: 'eastus' });
@@ -312,32 +418,46 @@ describe('management API', () => {
     const rep = await call('PUT', `${P}/registries/${reg}/replications/westeurope?${V}`, { location: 'westeurope' });
     expect(rep.status).toBe(201);
     expect(rep.json()).toMatchObject({ location: 'westeurope', properties: { regionEndpointEnabled: true } });
-    expect((await call('GET', `${P}/registries/${reg}/replications?${V}`)).json<{ value: unknown[] }>().value).toHaveLength(1);
+    expect(
+      (await call('GET', `${P}/registries/${reg}/replications?${V}`)).json<{ value: unknown[] }>().value,
+    ).toHaveLength(1);
     const down = await call('PATCH', `${P}/registries/${reg}?${V}`, { sku: { name: 'Basic' } });
     expect(down.status).toBe(400);
     expect(code(down)).toBe('OperationNotAllowed');
     expect((await call('GET', `${P}/registries/${reg}?${V}`)).json()).toMatchObject({ sku: { name: 'Premium' } });
-    const ipRules = await call('PATCH', `${P}/registries/${reg}?${V}`, { properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.1.0.0/16' }] } } });
-    expect(ipRules.json()).toMatchObject({ properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.1.0.0/16' }] } } });
-    await call('PATCH', `${P}/registries/${reg}?${V}`, { properties: { networkRuleSet: { defaultAction: 'Allow', ipRules: [] } } });
+    const ipRules = await call('PATCH', `${P}/registries/${reg}?${V}`, {
+      properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.1.0.0/16' }] } },
+    });
+    expect(ipRules.json()).toMatchObject({
+      properties: { networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '10.1.0.0/16' }] } },
+    });
+    await call('PATCH', `${P}/registries/${reg}?${V}`, {
+      properties: { networkRuleSet: { defaultAction: 'Allow', ipRules: [] } },
+    });
   });
 
   it('creates scope maps and tokens, generates token passwords, and lists usages', async () => {
-    const badActions = await call('PUT', `${P}/registries/${reg}/scopeMaps/devmap?${V}`, { properties: { actions: ['repositories/x/everything'] } });
+    const badActions = await call('PUT', `${P}/registries/${reg}/scopeMaps/devmap?${V}`, {
+      properties: { actions: ['repositories/x/everything'] },
+    });
     expect(code(badActions)).toBe('InvalidScopeMapActions');
     const sm = await call('PUT', `${P}/registries/${reg}/scopeMaps/devmap?${V}`, {
       properties: { description: 'dev', actions: ['repositories/app/content/read', 'repositories/app/content/write'] },
     });
     expect(sm.status).toBe(201);
     const scopeMapId = sm.json()['id'] as string;
-    expect(code(await call('DELETE', `${P}/registries/${reg}/scopeMaps/_repositories_pull?${V}`))).toBe('SystemScopeMapReadOnly');
+    expect(code(await call('DELETE', `${P}/registries/${reg}/scopeMaps/_repositories_pull?${V}`))).toBe(
+      'SystemScopeMapReadOnly',
+    );
     const tok = await call('PUT', `${P}/registries/${reg}/tokens/ci-token?${V}`, { properties: { scopeMapId } });
     expect(tok.status).toBe(201);
     const tokenId = tok.json()['id'] as string;
     const gen = await call('POST', `${P}/registries/${reg}/generateCredentials?${V}`, { tokenId, name: 'password1' });
     expect(gen.status).toBe(200);
     expect(gen.json()).toMatchObject({ username: 'ci-token', passwords: [{ name: 'password1' }] });
-    const [row] = (await ds.query(`SELECT password1_hash FROM tokens WHERE name = 'ci-token'`)) as Array<{ password1_hash: string }>;
+    const [row] = (await ds.query(`SELECT password1_hash FROM tokens WHERE name = 'ci-token'`)) as Array<{
+      password1_hash: string;
+    }>;
     const value = gen.json<{ passwords: Array<{ value: string }> }>().passwords[0]?.value ?? '';
     expect(await verifySecret(value, row?.password1_hash ?? '')).toBe(true);
     expect((await call('GET', `${P}/registries/${reg}/tokens/ci-token?${V}`)).json()).toMatchObject({
@@ -345,7 +465,11 @@ describe('management API', () => {
     });
     expect(code(await call('DELETE', `${P}/registries/${reg}/scopeMaps/devmap?${V}`))).toBe('ScopeMapInUse');
     const usages = await call('GET', `${P}/registries/${reg}/listUsages?${V}`);
-    const byName = Object.fromEntries(usages.json<{ value: Array<{ name: string; limit: number; currentValue: number }> }>().value.map((u) => [u.name, u]));
+    const byName = Object.fromEntries(
+      usages
+        .json<{ value: Array<{ name: string; limit: number; currentValue: number }> }>()
+        .value.map((u) => [u.name, u]),
+    );
     expect(byName['Webhooks']).toMatchObject({ limit: 500, currentValue: 1 });
     expect(byName['Geo-replications']).toMatchObject({ limit: -1, currentValue: 1 });
     expect(byName['Tokens']).toMatchObject({ limit: 50000, currentValue: 1 });
@@ -389,14 +513,20 @@ describe('management API', () => {
 
   it('imports an image from another Berth registry (NoForce refuses an existing tag, Force moves it)', async () => {
     const src = `src${suffix}`;
-    expect((await call('PUT', `${P}/registries/${src}?${V}`, { location: 'eastus', sku: { name: 'Standard' } })).status).toBe(201);
+    expect(
+      (await call('PUT', `${P}/registries/${src}?${V}`, { location: 'eastus', sku: { name: 'Standard' } })).status,
+    ).toBe(201);
     const [row] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [src])) as Array<{ id: string }>;
     const srcId = row?.id ?? '';
     const img = image('berth');
     const stores = svc.app.get<BlobStores>(BLOB_STORES);
     for (const b of [img.config, img.layer]) {
       await stores.get('eastus').putBlob(srcId, Readable.from([b]), digestOf(b));
-      await ds.query(`INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3)`, [srcId, digestOf(b), b.length]);
+      await ds.query(`INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3)`, [
+        srcId,
+        digestOf(b),
+        b.length,
+      ]);
     }
     await ds.query(`INSERT INTO repositories (registry_id, name) VALUES ($1, 'lib/app')`, [srcId]);
     const digest = digestOf(img.manifest);
@@ -408,21 +538,34 @@ describe('management API', () => {
       `INSERT INTO repository_manifests (repository_id, digest, registry_id) SELECT id, $2, $1 FROM repositories WHERE registry_id = $1`,
       [srcId, digest],
     );
-    await ds.query(`INSERT INTO tags (repository_id, name, registry_id, manifest_digest) SELECT id, 'v1', $1, $2 FROM repositories WHERE registry_id = $1`, [srcId, digest]);
+    await ds.query(
+      `INSERT INTO tags (repository_id, name, registry_id, manifest_digest) SELECT id, 'v1', $1, $2 FROM repositories WHERE registry_id = $1`,
+      [srcId, digest],
+    );
 
-    const body = { source: { resourceId: `${P}/registries/${src}`, sourceImage: 'lib/app:v1' }, targetTags: ['copied/app:v1'], mode: 'NoForce' };
+    const body = {
+      source: { resourceId: `${P}/registries/${src}`, sourceImage: 'lib/app:v1' },
+      targetTags: ['copied/app:v1'],
+      mode: 'NoForce',
+    };
     const started = await call('POST', `${P}/registries/${reg}/importImage?${V}`, body);
     expect(started.status).toBe(202);
     expect((await waitLocation(started.headers.get('location'))).status).toBe(200);
     expect(await tagDigest(reg, 'copied/app', 'v1')).toBe(digest);
     const [target] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [reg])) as Array<{ id: string }>;
-    expect(await stores.get('eastus').stat({ registryId: target?.id ?? '', digest: digestOf(img.layer) })).toMatchObject({ size: img.layer.length });
+    expect(
+      await stores.get('eastus').stat({ registryId: target?.id ?? '', digest: digestOf(img.layer) }),
+    ).toMatchObject({ size: img.layer.length });
     const again = await call('POST', `${P}/registries/${reg}/importImage?${V}`, body);
     expect(again.status).toBe(409);
     expect(code(again)).toBe('ImportTagAlreadyExists');
     const forced = await call('POST', `${P}/registries/${reg}/importImage?${V}`, { ...body, mode: 'Force' });
     expect((await waitLocation(forced.headers.get('location'))).status).toBe(200);
-    const missing = await call('POST', `${P}/registries/${reg}/importImage?${V}`, { ...body, source: { ...body.source, sourceImage: 'lib/none:v1' }, targetTags: ['x:y'] });
+    const missing = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
+      ...body,
+      source: { ...body.source, sourceImage: 'lib/none:v1' },
+      targetTags: ['x:y'],
+    });
     const failed = await waitLocation(missing.headers.get('location'));
     expect(failed.status).toBe(400);
     expect(code(failed)).toBe('ImportSourceNotFound');
@@ -436,17 +579,26 @@ describe('management API', () => {
     const server: Server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/token') {
-        const ok = req.headers.authorization === `Basic ${Buffer.from('puller:s3cret').toString('base64')}` && url.searchParams.get('scope') === 'repository:team/tool:pull';
-        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ token: 'tkn' }) : '{}');
+        const ok =
+          req.headers.authorization === `Basic ${Buffer.from('puller:s3cret').toString('base64')}` &&
+          url.searchParams.get('scope') === 'repository:team/tool:pull';
+        res
+          .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+          .end(ok ? JSON.stringify({ token: 'tkn' }) : '{}');
         return;
       }
       if (req.headers.authorization !== 'Bearer tkn') {
         const port = (server.address() as AddressInfo).port;
-        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="fake",scope="repository:team/tool:pull"` }).end();
+        res
+          .writeHead(401, {
+            'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="fake",scope="repository:team/tool:pull"`,
+          })
+          .end();
         return;
       }
       const blobs = new Map([img.config, img.layer].map((b) => [`/v2/team/tool/blobs/${digestOf(b)}`, b]));
-      if (url.pathname === '/v2/team/tool/manifests/2.0') res.writeHead(200, { 'content-type': MediaTypes.OciManifest }).end(img.manifest);
+      if (url.pathname === '/v2/team/tool/manifests/2.0')
+        res.writeHead(200, { 'content-type': MediaTypes.OciManifest }).end(img.manifest);
       else if (blobs.has(url.pathname)) res.writeHead(200).end(blobs.get(url.pathname));
       else res.writeHead(404).end();
     });
@@ -454,17 +606,28 @@ describe('management API', () => {
     try {
       const port = (server.address() as AddressInfo).port;
       const started = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
-        source: { registryUri: `127.0.0.1:${port}`, sourceImage: 'team/tool:2.0', credentials: { username: 'puller', password: 's3cret' } },
+        source: {
+          registryUri: `127.0.0.1:${port}`,
+          sourceImage: 'team/tool:2.0',
+          credentials: { username: 'puller', password: 's3cret' },
+        },
         untaggedTargetRepositories: ['mirror/tool'],
         targetTags: ['mirror/tool:stable'],
       });
       expect(started.status).toBe(202);
       expect((await waitLocation(started.headers.get('location'))).status).toBe(200);
       expect(await tagDigest(reg, 'mirror/tool', 'stable')).toBe(digest);
-      const [m] = (await ds.query(`SELECT architecture, os FROM manifests WHERE digest = $1`, [digest])) as Array<{ architecture: string; os: string }>;
+      const [m] = (await ds.query(`SELECT architecture, os FROM manifests WHERE digest = $1`, [digest])) as Array<{
+        architecture: string;
+        os: string;
+      }>;
       expect(m).toEqual({ architecture: 'arm64', os: 'linux' });
       const denied = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
-        source: { registryUri: `127.0.0.1:${port}`, sourceImage: 'team/tool:2.0', credentials: { username: 'puller', password: 'wrong' } },
+        source: {
+          registryUri: `127.0.0.1:${port}`,
+          sourceImage: 'team/tool:2.0',
+          credentials: { username: 'puller', password: 'wrong' },
+        },
         targetTags: ['mirror/tool:other'],
       });
       const failed = await waitLocation(denied.headers.get('location'));
@@ -492,16 +655,29 @@ describe('management API', () => {
   });
 
   it('deletes the registry with all its data; then it is gone and the name is free', async () => {
+    const [row] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [reg])) as Array<{ id: string }>;
+    const stored = { registryId: row?.id ?? '', digest: digestOf(image('remote').layer) };
+    const store = svc.app.get<BlobStores>(BLOB_STORES).get('eastus');
+    expect(await store.stat(stored)).toBeDefined();
     const del = await call('DELETE', `${P}/registries/${reg}?${V}`);
     expect(del.status).toBe(202);
     const op = await waitOperation(del.headers.get('azure-asyncoperation') ?? '');
     expect(op['status']).toBe('Succeeded');
     expect((await call('GET', `${P}/registries/${reg}?${V}`)).status).toBe(404);
-    expect((await ds.query(`SELECT 1 FROM scope_maps s JOIN registries r ON r.id = s.registry_id WHERE r.name = $1`, [reg])).length).toBe(0);
-    const check = await call('POST', `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`, {
-      name: reg,
-      type: 'Microsoft.ContainerRegistry/registries',
-    });
+    expect(
+      (await ds.query(`SELECT 1 FROM scope_maps s JOIN registries r ON r.id = s.registry_id WHERE r.name = $1`, [reg]))
+        .length,
+    ).toBe(0);
+    expect(await store.stat(stored)).toBeUndefined();
+    expect((await ds.query(`SELECT 1 FROM blobs WHERE registry_id = $1`, [stored.registryId])).length).toBe(0);
+    const check = await call(
+      'POST',
+      `/subscriptions/${sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability?${V}`,
+      {
+        name: reg,
+        type: 'Microsoft.ContainerRegistry/registries',
+      },
+    );
     expect(check.json()).toEqual({ nameAvailable: true });
     expect((await call('DELETE', `${P}/registries/${reg}?${V}`)).status).toBe(204);
   });

@@ -3,7 +3,10 @@ import { matchRoute } from './arm/arm-route.util';
 import { MANAGEMENT_ROUTES } from './management.controller';
 import { MANAGEMENT_OPENAPI_FILE } from './openapi.controller';
 
-const managementOpenApi = JSON.parse(readFileSync(MANAGEMENT_OPENAPI_FILE, 'utf8')) as { openapi: string; paths: Record<string, unknown> };
+const managementOpenApi = JSON.parse(readFileSync(MANAGEMENT_OPENAPI_FILE, 'utf8')) as {
+  openapi: string;
+  paths: Record<string, unknown>;
+};
 
 describe('docs/openapi/management.openapi.json', () => {
   const paths = Object.keys(managementOpenApi.paths);
@@ -23,7 +26,17 @@ describe('docs/openapi/management.openapi.json', () => {
   });
 
   it('describes every registry action and child collection', () => {
-    for (const action of ['listCredentials', 'regenerateCredential', 'generateCredentials', 'listUsages', 'importImage', 'replications', 'webhooks', 'scopeMaps', 'tokens']) {
+    for (const action of [
+      'listCredentials',
+      'regenerateCredential',
+      'generateCredentials',
+      'listUsages',
+      'importImage',
+      'replications',
+      'webhooks',
+      'scopeMaps',
+      'tokens',
+    ]) {
       expect(paths.some((p) => p.endsWith(`/registries/{registryName}/${action}`))).toBe(true);
     }
   });

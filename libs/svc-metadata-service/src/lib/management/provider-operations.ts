@@ -4,7 +4,10 @@ const OPS: Array<[string, string]> = [
   ['registries/write', 'Creates or updates a container registry with the specified parameters.'],
   ['registries/delete', 'Deletes a container registry.'],
   ['registries/listCredentials/action', 'Lists the login credentials for the specified container registry.'],
-  ['registries/regenerateCredential/action', 'Regenerates one of the login credentials for the specified container registry.'],
+  [
+    'registries/regenerateCredential/action',
+    'Regenerates one of the login credentials for the specified container registry.',
+  ],
   ['registries/generateCredentials/action', 'Generates passwords for a token.'],
   ['registries/listUsages/read', 'Lists the quota usages for the specified container registry.'],
   ['registries/importImage/action', 'Imports an image to the container registry.'],
@@ -17,7 +20,10 @@ const OPS: Array<[string, string]> = [
   ['registries/webhooks/delete', 'Deletes a webhook.'],
   ['registries/webhooks/ping/action', 'Triggers a ping event to be sent to the webhook.'],
   ['registries/webhooks/listEvents/action', 'Lists recent events for the webhook.'],
-  ['registries/webhooks/getCallbackConfig/action', 'Gets the configuration of the service URI and custom headers for the webhook.'],
+  [
+    'registries/webhooks/getCallbackConfig/action',
+    'Gets the configuration of the service URI and custom headers for the webhook.',
+  ],
   ['registries/scopeMaps/read', 'Gets scope maps.'],
   ['registries/scopeMaps/write', 'Creates or updates a scope map.'],
   ['registries/scopeMaps/delete', 'Deletes a scope map.'],
@@ -29,6 +35,11 @@ const OPS: Array<[string, string]> = [
 export const PROVIDER_OPERATIONS = OPS.map(([name, description]) => ({
   name: `Microsoft.ContainerRegistry/${name}`,
   isDataAction: false,
-  display: { provider: 'Microsoft Container Registry', resource: name.split('/').slice(0, -1).join('/'), operation: name, description },
+  display: {
+    provider: 'Microsoft Container Registry',
+    resource: name.split('/').slice(0, -1).join('/'),
+    operation: name,
+    description,
+  },
   origin: 'user,system',
 }));

@@ -20,7 +20,15 @@ interface GroupRow {
 }
 
 const GROUP_BODY = obj(
-  { id: readonly, name: readonly, type: readonly, properties: readonly, managedBy: readonly, location: str({ minLength: 1 }), tags: TAGS },
+  {
+    id: readonly,
+    name: readonly,
+    type: readonly,
+    properties: readonly,
+    managedBy: readonly,
+    location: str({ minLength: 1 }),
+    tags: TAGS,
+  },
   ['location'],
 );
 
@@ -39,14 +47,24 @@ export class ResourceGroupsService {
     const body = parseBody<{ location: string; tags?: Record<string, string> }>(GROUP_BODY, ctx.body);
     const location = normaliseLocation(body.location);
     if (!this.config.regions.includes(location)) {
-      throw badRequest('LocationNotAvailableForResourceGroup', `The provided location '${body.location}' is not available for resource group.`, 'location');
+      throw badRequest(
+        'LocationNotAvailableForResourceGroup',
+        `The provided location '${body.location}' is not available for resource group.`,
+        'location',
+      );
     }
     const existing = await this.find(ctx.subscriptionId, name);
     if (existing) {
       if (existing.location !== location) {
-        throw badRequest('InvalidResourceGroupLocation', `Invalid resource group location '${body.location}'. The Resource group already exists in location '${existing.location}'.`);
+        throw badRequest(
+          'InvalidResourceGroupLocation',
+          `Invalid resource group location '${body.location}'. The Resource group already exists in location '${existing.location}'.`,
+        );
       }
-      await this.ds.query(`UPDATE resource_groups SET tags = $2, updated_at = now() WHERE id = $1`, [existing.id, JSON.stringify(body.tags ?? {})]);
+      await this.ds.query(`UPDATE resource_groups SET tags = $2, updated_at = now() WHERE id = $1`, [
+        existing.id,
+        JSON.stringify(body.tags ?? {}),
+      ]);
       return { status: 200, body: this.toResource((await this.find(ctx.subscriptionId, name)) ?? existing) };
     }
     await this.ds.query(
@@ -94,10 +112,10 @@ export class ResourceGroupsService {
   }
 
   private async find(sub: string, name: string): Promise<GroupRow | undefined> {
-    const [row] = (await this.ds.query(`SELECT * FROM resource_groups WHERE subscription_id = $1 AND lower(name) = lower($2)`, [
-      sub,
-      name,
-    ])) as GroupRow[];
+    const [row] = (await this.ds.query(
+      `SELECT * FROM resource_groups WHERE subscription_id = $1 AND lower(name) = lower($2)`,
+      [sub, name],
+    )) as GroupRow[];
     return row;
   }
 

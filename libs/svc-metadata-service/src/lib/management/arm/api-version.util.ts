@@ -19,7 +19,7 @@ export function checkApiVersion(
     throw new ArmError(
       400,
       'MissingApiVersionParameter',
-      "The api-version query parameter (?api-version=) is required for all requests.",
+      'The api-version query parameter (?api-version=) is required for all requests.',
     );
   }
   const v = Array.isArray(value) ? value[value.length - 1] : value;

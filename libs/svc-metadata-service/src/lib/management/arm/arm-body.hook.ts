@@ -23,7 +23,9 @@ export class ArmBodyHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addContentTypeParser(ARM_JSON, { parseAs: 'string' }, (_req, body, done) => done(null, { armRaw: String(body) }));
+    fastify.addContentTypeParser(ARM_JSON, { parseAs: 'string' }, (_req, body, done) =>
+      done(null, { armRaw: String(body) }),
+    );
     fastify.addHook('onRequest', (req, _reply, done) => {
       const type = req.headers['content-type'];
       if (MANAGEMENT_PATH.test(req.url) && (type === undefined || /^application\/(.*\+)?json\b/i.test(type))) {

@@ -39,14 +39,17 @@ export class ArmErrorFilter implements ExceptionFilter {
     const status = err instanceof HttpException ? err.getStatus() : (err as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = FRAMEWORK_CODES[status] ?? 'BadRequest';
-      const message = status === 400 ? 'The request content was invalid and could not be deserialized.' : (err as Error).message;
+      const message =
+        status === 400 ? 'The request content was invalid and could not be deserialized.' : (err as Error).message;
       void reply.status(status).send(armErrorBody(new ArmError(status, code, message)));
       return;
     }
     const errorId = randomUUID();
-    this.logger.error({ err, errorId, path: (req.url.split('?')[0] ?? '') }, 'unhandled error');
+    this.logger.error({ err, errorId, path: req.url.split('?')[0] ?? '' }, 'unhandled error');
     void reply
       .status(500)
-      .send(armErrorBody(new ArmError(500, 'InternalServerError', `An internal error occurred (error id ${errorId}).`)));
+      .send(
+        armErrorBody(new ArmError(500, 'InternalServerError', `An internal error occurred (error id ${errorId}).`)),
+      );
   }
 }

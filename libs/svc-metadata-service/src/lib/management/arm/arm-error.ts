@@ -20,12 +20,14 @@ export function armErrorBody(err: ArmError): { error: { code: string; message: s
   return { error: { code: err.code, message: err.message, ...(err.target ? { target: err.target } : {}) } };
 }
 
-export const badRequest = (code: string, message: string, target?: string): ArmError => new ArmError(400, code, message, target);
+export const badRequest = (code: string, message: string, target?: string): ArmError =>
+  new ArmError(400, code, message, target);
 
 export const invalidContent = (message: string, target?: string): ArmError =>
   new ArmError(400, 'InvalidRequestContent', message, target);
 
-export const conflict = (code: string, message: string, target?: string): ArmError => new ArmError(409, code, message, target);
+export const conflict = (code: string, message: string, target?: string): ArmError =>
+  new ArmError(409, code, message, target);
 
 export function resourceNotFound(type: string, name: string, resourceGroup: string): ArmError {
   return new ArmError(

@@ -8,7 +8,10 @@ export const NAME_RULES = {
   scopeMap: { pattern: /^[a-zA-Z0-9_-]{5,50}$/, text: '5-50 letters, digits, hyphens and underscores' },
   token: { pattern: /^[a-zA-Z0-9-]{5,50}$/, text: '5-50 letters, digits and hyphens' },
   // ARM resource group names: 1-90 of letters, digits, underscores, parentheses, hyphens, periods; not ending in a period.
-  resourceGroup: { pattern: /^[-\w._()]{0,89}[-\w_()]$/u, text: '1-90 letters, digits, underscores, parentheses, hyphens and periods, not ending in a period' },
+  resourceGroup: {
+    pattern: /^[-\w._()]{0,89}[-\w_()]$/u,
+    text: '1-90 letters, digits, underscores, parentheses, hyphens and periods, not ending in a period',
+  },
 } as const;
 
 export type NamedKind = keyof typeof NAME_RULES;
@@ -17,7 +20,11 @@ export type NamedKind = keyof typeof NAME_RULES;
 export function checkName(kind: NamedKind, name: string): string {
   const rule = NAME_RULES[kind];
   if (!rule.pattern.test(name)) {
-    throw badRequest('InvalidResourceName', `The ${kind} name '${name}' is invalid: it must have ${rule.text}.`, `${kind}Name`);
+    throw badRequest(
+      'InvalidResourceName',
+      `The ${kind} name '${name}' is invalid: it must have ${rule.text}.`,
+      `${kind}Name`,
+    );
   }
   return name;
 }

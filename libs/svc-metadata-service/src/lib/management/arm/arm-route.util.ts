@@ -15,7 +15,10 @@ export function matchRoute<K extends string>(
 ): { key: K; params: Record<string, string> } | undefined {
   let parts: string[];
   try {
-    parts = path.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    parts = path
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeURIComponent(p));
   } catch {
     return undefined;
   }

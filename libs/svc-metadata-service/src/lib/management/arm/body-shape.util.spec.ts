@@ -7,7 +7,12 @@ const SHAPE = obj(
     id: readonly,
     location: str({ minLength: 1 }),
     tags: TAGS,
-    properties: obj({ enabled: bool, mode: str({ enum: ['NoForce', 'Force'] }), days: int(0, 365), list: arr(str(), 2) }),
+    properties: obj({
+      enabled: bool,
+      mode: str({ enum: ['NoForce', 'Force'] }),
+      days: int(0, 365),
+      list: arr(str(), 2),
+    }),
   },
   ['location'],
 );
@@ -23,7 +28,9 @@ function codeOf(run: () => unknown): string | undefined {
 
 describe(parseBody.name, () => {
   it('keeps known properties, drops read-only ones and canonicalises enums and property names', () => {
-    expect(parseBody(SHAPE, { id: 'x', Location: 'eastus', properties: { mode: 'force', enabled: true, days: null } })).toEqual({
+    expect(
+      parseBody(SHAPE, { id: 'x', Location: 'eastus', properties: { mode: 'force', enabled: true, days: null } }),
+    ).toEqual({
       location: 'eastus',
       properties: { mode: 'Force', enabled: true },
     });
@@ -34,11 +41,27 @@ describe(parseBody.name, () => {
     ['a non-object', [], '400 InvalidRequestContent'],
     ['a missing required property', { tags: {} }, '400 InvalidRequestContent location'],
     ['an unknown property', { location: 'x', colour: 1 }, '400 InvalidRequestContent colour'],
-    ['an unknown nested property', { location: 'x', properties: { nope: 1 } }, '400 InvalidRequestContent properties.nope'],
+    [
+      'an unknown nested property',
+      { location: 'x', properties: { nope: 1 } },
+      '400 InvalidRequestContent properties.nope',
+    ],
     ['a wrong type', { location: 'x', properties: { enabled: 'yes' } }, '400 InvalidRequestContent properties.enabled'],
-    ['an enum value outside the set', { location: 'x', properties: { mode: 'Sometimes' } }, '400 InvalidRequestContent properties.mode'],
-    ['an integer out of range', { location: 'x', properties: { days: 400 } }, '400 InvalidRequestContent properties.days'],
-    ['too many items', { location: 'x', properties: { list: ['a', 'b', 'c'] } }, '400 InvalidRequestContent properties.list'],
+    [
+      'an enum value outside the set',
+      { location: 'x', properties: { mode: 'Sometimes' } },
+      '400 InvalidRequestContent properties.mode',
+    ],
+    [
+      'an integer out of range',
+      { location: 'x', properties: { days: 400 } },
+      '400 InvalidRequestContent properties.days',
+    ],
+    [
+      'too many items',
+      { location: 'x', properties: { list: ['a', 'b', 'c'] } },
+      '400 InvalidRequestContent properties.list',
+    ],
     ['a non-string tag', { location: 'x', tags: { a: 1 } }, '400 InvalidRequestContent tags.a'],
   ])('refuses %s', (_what, body, expected) => {
     expect(codeOf(() => parseBody(SHAPE, body))).toBe(expected);

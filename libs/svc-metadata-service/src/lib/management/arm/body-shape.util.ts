@@ -20,7 +20,11 @@ export const bool: Shape = { kind: 'boolean' };
 export const int = (min?: number, max?: number): Shape => ({ kind: 'integer', min, max });
 export const datetime: Shape = { kind: 'datetime' };
 export const readonly: Shape = { kind: 'readonly' };
-export const obj = (props: Record<string, Shape>, required: readonly string[] = []): Shape => ({ kind: 'object', props, required });
+export const obj = (props: Record<string, Shape>, required: readonly string[] = []): Shape => ({
+  kind: 'object',
+  props,
+  required,
+});
 export const map = (values: Shape, maxEntries?: number): Shape => ({ kind: 'map', values, maxEntries });
 export const arr = (items: Shape, maxItems?: number): Shape => ({ kind: 'array', items, maxItems });
 
@@ -53,14 +57,16 @@ function check(shape: Shape, value: unknown, path: string): unknown {
       if (shape.maxLength !== undefined && value.length > shape.maxLength) {
         throw invalidContent(`'${at}' must have at most ${shape.maxLength} characters.`, path);
       }
-      if (shape.pattern && !shape.pattern.test(value)) throw invalidContent(`'${at}' has an invalid value '${value}'.`, path);
+      if (shape.pattern && !shape.pattern.test(value))
+        throw invalidContent(`'${at}' has an invalid value '${value}'.`, path);
       return value;
     }
     case 'boolean':
       if (typeof value !== 'boolean') throw invalidContent(`'${at}' must be true or false.`, path);
       return value;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw invalidContent(`'${at}' must be an integer.`, path);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value))
+        throw invalidContent(`'${at}' must be an integer.`, path);
       if ((shape.min !== undefined && value < shape.min) || (shape.max !== undefined && value > shape.max)) {
         throw invalidContent(`'${at}' must be between ${shape.min ?? '-∞'} and ${shape.max ?? '∞'}.`, path);
       }
@@ -78,7 +84,8 @@ function check(shape: Shape, value: unknown, path: string): unknown {
       return value.map((v, i) => check(shape.items, v, `${path}[${i}]`));
     }
     case 'map': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidContent(`'${at}' must be an object.`, path);
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw invalidContent(`'${at}' must be an object.`, path);
       const entries = Object.entries(value);
       if (shape.maxEntries !== undefined && entries.length > shape.maxEntries) {
         throw invalidContent(`'${at}' must have at most ${shape.maxEntries} entries.`, path);
@@ -86,7 +93,8 @@ function check(shape: Shape, value: unknown, path: string): unknown {
       return Object.fromEntries(entries.map(([k, v]) => [k, check(shape.values, v, `${join(path, k)}`)]));
     }
     case 'object': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidContent(`'${at}' must be an object.`, path || undefined);
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw invalidContent(`'${at}' must be an object.`, path || undefined);
       const out: Record<string, unknown> = {};
       const props = new Map(Object.keys(shape.props).map((k) => [k.toLowerCase(), k]));
       for (const [key, v] of Object.entries(value)) {
@@ -100,7 +108,8 @@ function check(shape: Shape, value: unknown, path: string): unknown {
         if (parsed !== undefined) out[name] = parsed;
       }
       for (const r of shape.required ?? []) {
-        if (out[r] === undefined) throw invalidContent(`The required property '${join(path, r)}' is missing.`, join(path, r));
+        if (out[r] === undefined)
+          throw invalidContent(`The required property '${join(path, r)}' is missing.`, join(path, r));
       }
       return out;
     }

@@ -33,7 +33,11 @@ export class IdentityArmAdapter implements ArmIdentity {
       throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
     }
     if (!m?.[1]) {
-      throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is not a Bearer token.");
+      throw new ArmError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is not a Bearer token.",
+      );
     }
     try {
       const info = await this.verifier.verifyIdentityToken(m[1], this.audiences);
@@ -53,7 +57,13 @@ export class IdentityArmAdapter implements ArmIdentity {
     const rows = (await this.ds.query(
       `SELECT 1 FROM role_assignments a JOIN subscriptions s ON s.id = $2
         WHERE a.principal_id = $1 AND s.tenant_id = $3 AND (lower(a.scope) = $4 OR lower(a.scope) LIKE $5) LIMIT 1`,
-      [caller.principalId, subscriptionId, caller.tenantId, `/subscriptions/${subscriptionId}`, `/subscriptions/${subscriptionId}/%`],
+      [
+        caller.principalId,
+        subscriptionId,
+        caller.tenantId,
+        `/subscriptions/${subscriptionId}`,
+        `/subscriptions/${subscriptionId}/%`,
+      ],
     )) as unknown[];
     return rows.length > 0;
   }

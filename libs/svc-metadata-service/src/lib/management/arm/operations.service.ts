@@ -37,19 +37,21 @@ export class OperationsService {
       : { id: randomUUID(), subscriptionId, status: 'Succeeded', startTime: now, endTime: now };
     await this.save(op);
     if (work) {
-      void work().then(
-        () => this.save({ ...op, status: 'Succeeded', endTime: new Date().toISOString() }),
-        (err: unknown) =>
-          this.save({
-            ...op,
-            status: 'Failed',
-            endTime: new Date().toISOString(),
-            error:
-              err instanceof ArmError
-                ? { code: err.code, message: err.message }
-                : { code: 'InternalServerError', message: 'The operation failed; see the service logs.' },
-          }),
-      ).catch(() => undefined);
+      void work()
+        .then(
+          () => this.save({ ...op, status: 'Succeeded', endTime: new Date().toISOString() }),
+          (err: unknown) =>
+            this.save({
+              ...op,
+              status: 'Failed',
+              endTime: new Date().toISOString(),
+              error:
+                err instanceof ArmError
+                  ? { code: err.code, message: err.message }
+                  : { code: 'InternalServerError', message: 'The operation failed; see the service logs.' },
+            }),
+        )
+        .catch(() => undefined);
     }
     return op;
   }
@@ -65,7 +67,12 @@ export class OperationsService {
   }
 
   /** `Azure-AsyncOperation` and `Location` for an operation, under the request's own base URL. */
-  urls(base: string, op: OperationRecord, location: string, apiVersion: string): { asyncOperation: string; location: string } {
+  urls(
+    base: string,
+    op: OperationRecord,
+    location: string,
+    apiVersion: string,
+  ): { asyncOperation: string; location: string } {
     const prefix = `${base}/subscriptions/${op.subscriptionId}/providers/Microsoft.ContainerRegistry/locations/${location}`;
     return {
       asyncOperation: `${prefix}/operationStatuses/${op.id}?api-version=${apiVersion}`,
@@ -74,6 +81,10 @@ export class OperationsService {
   }
 
   private async save(op: OperationRecord): Promise<void> {
-    await this.cache.set(key(op.id), JSON.stringify({ ...op, subscriptionId: op.subscriptionId.toLowerCase() }), TTL_SECONDS);
+    await this.cache.set(
+      key(op.id),
+      JSON.stringify({ ...op, subscriptionId: op.subscriptionId.toLowerCase() }),
+      TTL_SECONDS,
+    );
   }
 }

@@ -41,15 +41,21 @@ export abstract class RegistryChildService<Row extends ChildRow> {
   /** DELETE: 200 when it existed, 204 when not (ARM's answers). */
   async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const done = (await this.ds.query(`DELETE FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as [
-      unknown,
-      number,
-    ];
+    const done = (await this.ds.query(`DELETE FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [
+      reg.id,
+      name,
+    ])) as [unknown, number];
     return { status: done[1] > 0 ? 200 : 204 };
   }
 
   /** A PATCH's start: the checked body, the (live) registry and the row to change (404 when absent). */
-  protected async editing<B>(ctx: ArmContext, shape: Shape, rg: string, registry: string, name: string): Promise<{ body: B; reg: RegistryRow; row: Row }> {
+  protected async editing<B>(
+    ctx: ArmContext,
+    shape: Shape,
+    rg: string,
+    registry: string,
+    name: string,
+  ): Promise<{ body: B; reg: RegistryRow; row: Row }> {
     const body = parseBody<B>(shape, ctx.body);
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
     return { body, reg, row: await this.find(reg, name) };
@@ -57,39 +63,67 @@ export abstract class RegistryChildService<Row extends ChildRow> {
 
   /** The registry's rows, by name. */
   protected async rows(reg: RegistryRow): Promise<Row[]> {
-    return (await this.ds.query(`SELECT * FROM ${this.table} WHERE registry_id = $1 ORDER BY lower(name)`, [reg.id])) as Row[];
+    return (await this.ds.query(`SELECT * FROM ${this.table} WHERE registry_id = $1 ORDER BY lower(name)`, [
+      reg.id,
+    ])) as Row[];
   }
 
   /** The row or 404 ResourceNotFound. */
   protected async find(reg: RegistryRow, name: string, db: DataSource | EntityManager = this.ds): Promise<Row> {
-    const [row] = (await db.query(`SELECT * FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as Row[];
+    const [row] = (await db.query(`SELECT * FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [
+      reg.id,
+      name,
+    ])) as Row[];
     if (!row) throw resourceNotFound(this.type, `${reg.name}/${name}`, reg.rg_name);
     return row;
   }
 
   /** The id of the row named `name`, if any (inside a creation's transaction). */
   protected async existing(tx: EntityManager, reg: RegistryRow, name: string): Promise<string | undefined> {
-    const [row] = (await tx.query(`SELECT id FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as Array<{
+    const [row] = (await tx.query(`SELECT id FROM ${this.table} WHERE registry_id = $1 AND lower(name) = lower($2)`, [
+      reg.id,
+      name,
+    ])) as Array<{
       id: string;
     }>;
     return row?.id;
   }
 
   /** 409 QuotaExceeded when the registry already has `limit` rows (-1: unlimited) matching `where`. */
-  protected async assertBelowLimit(tx: EntityManager, reg: RegistryRow, limit: number, noun: string, where = 'true'): Promise<void> {
+  protected async assertBelowLimit(
+    tx: EntityManager,
+    reg: RegistryRow,
+    limit: number,
+    noun: string,
+    where = 'true',
+  ): Promise<void> {
     if (limit < 0) return;
-    const [c] = (await tx.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE registry_id = $1 AND ${where}`, [reg.id])) as Array<{
+    const [c] = (await tx.query(`SELECT count(*)::int AS n FROM ${this.table} WHERE registry_id = $1 AND ${where}`, [
+      reg.id,
+    ])) as Array<{
       n: number;
     }>;
     if ((c?.n ?? 0) >= limit) throw quotaExceeded(noun, limit, reg.sku);
   }
 
   /** The answer to a PUT: 200 for an update; 201 with an (already finished) Azure-AsyncOperation for a creation. */
-  protected async putResponse(ctx: ArmContext, reg: RegistryRow, name: string, created: boolean, location = reg.location): Promise<ArmResponse> {
+  protected async putResponse(
+    ctx: ArmContext,
+    reg: RegistryRow,
+    name: string,
+    created: boolean,
+    location = reg.location,
+  ): Promise<ArmResponse> {
     const body = this.toResource(reg, await this.find(reg, name));
     if (!created) return { status: 200, body };
     const op = await this.operations.start(ctx.subscriptionId);
-    return { status: 201, body, headers: { 'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, location, ctx.apiVersion).asyncOperation } };
+    return {
+      status: 201,
+      body,
+      headers: {
+        'Azure-AsyncOperation': this.operations.urls(ctx.baseUrl, op, location, ctx.apiVersion).asyncOperation,
+      },
+    };
   }
 }
 

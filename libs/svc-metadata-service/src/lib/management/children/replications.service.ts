@@ -16,7 +16,12 @@ const TYPE = 'Microsoft.ContainerRegistry/registries/replications';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
 const PROPS = { regionEndpointEnabled: bool, zoneRedundancy: str({ enum: ['Enabled', 'Disabled'] }) };
 const CREATE = obj(
-  { ...RO, location: str({ minLength: 1 }), tags: TAGS, properties: obj({ ...PROPS, provisioningState: readonly, status: readonly }) },
+  {
+    ...RO,
+    location: str({ minLength: 1 }),
+    tags: TAGS,
+    properties: obj({ ...PROPS, provisioningState: readonly, status: readonly }),
+  },
   ['location'],
 );
 const UPDATE = obj({ tags: TAGS, properties: obj({ regionEndpointEnabled: bool }) });
@@ -64,23 +69,41 @@ export class ReplicationsService extends RegistryChildService<ReplicationRow> {
     const body = parseBody<Body>(CREATE, ctx.body);
     const location = normaliseLocation(body.location ?? '');
     if (!this.config.regions.includes(location)) {
-      throw badRequest('LocationNotAvailableForResourceType', `The location '${String(body.location)}' is not one of this installation's regions (${this.config.regions.join(', ')}).`, 'location');
+      throw badRequest(
+        'LocationNotAvailableForResourceType',
+        `The location '${String(body.location)}' is not one of this installation's regions (${this.config.regions.join(', ')}).`,
+        'location',
+      );
     }
     const { row, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
       const tier = this.tiers.tier(reg.sku);
       if (!tier.features.geoReplication) {
-        throw badRequest('OperationNotAllowed', `Geo-replication is not supported on the ${reg.sku} tier; upgrade the registry to Premium.`, 'sku');
+        throw badRequest(
+          'OperationNotAllowed',
+          `Geo-replication is not supported on the ${reg.sku} tier; upgrade the registry to Premium.`,
+          'sku',
+        );
       }
       if (location === reg.location) {
-        throw badRequest('InvalidReplicationLocation', `'${location}' is the registry's home region, which already holds its content.`, 'location');
+        throw badRequest(
+          'InvalidReplicationLocation',
+          `'${location}' is the registry's home region, which already holds its content.`,
+          'location',
+        );
       }
       const existing = (await this.existing(tx, reg, name)) ? await this.find(reg, name, tx) : undefined;
       if (existing) {
-        if (existing.location !== location) throw badRequest('LocationUpdateNotAllowed', 'The location of a replication cannot be changed.', 'location');
+        if (existing.location !== location)
+          throw badRequest('LocationUpdateNotAllowed', 'The location of a replication cannot be changed.', 'location');
         await tx.query(
           `UPDATE replications SET tags = $2, region_endpoint_enabled = $3, zone_redundancy = $4, updated_at = now() WHERE id = $1`,
-          [existing.id, JSON.stringify(body.tags ?? {}), body.properties?.regionEndpointEnabled ?? true, body.properties?.zoneRedundancy ?? 'Disabled'],
+          [
+            existing.id,
+            JSON.stringify(body.tags ?? {}),
+            body.properties?.regionEndpointEnabled ?? true,
+            body.properties?.zoneRedundancy ?? 'Disabled',
+          ],
         );
         return { row: reg, created: false };
       }
@@ -95,10 +118,19 @@ export class ReplicationsService extends RegistryChildService<ReplicationRow> {
           body.properties?.regionEndpointEnabled ?? true,
           body.properties?.zoneRedundancy ?? 'Disabled',
           JSON.stringify(body.tags ?? {}),
-          JSON.stringify({ displayStatus: 'Syncing', message: 'Waiting for the replication worker', timestamp: new Date().toISOString() }),
+          JSON.stringify({
+            displayStatus: 'Syncing',
+            message: 'Waiting for the replication worker',
+            timestamp: new Date().toISOString(),
+          }),
         ],
       )) as unknown[];
-      if (inserted.length === 0) throw conflict('ReplicationAlreadyExists', `The registry already has a replication in '${location}'.`, 'location');
+      if (inserted.length === 0)
+        throw conflict(
+          'ReplicationAlreadyExists',
+          `The registry already has a replication in '${location}'.`,
+          'location',
+        );
       return { row: reg, created: true };
     });
     return this.putResponse(ctx, row, name, created, location);
@@ -106,11 +138,14 @@ export class ReplicationsService extends RegistryChildService<ReplicationRow> {
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
-    await this.ds.query(`UPDATE replications SET tags = $2, region_endpoint_enabled = $3, updated_at = now() WHERE id = $1`, [
-      row.id,
-      JSON.stringify(body.tags ?? row.tags),
-      body.properties?.regionEndpointEnabled ?? row.region_endpoint_enabled,
-    ]);
+    await this.ds.query(
+      `UPDATE replications SET tags = $2, region_endpoint_enabled = $3, updated_at = now() WHERE id = $1`,
+      [
+        row.id,
+        JSON.stringify(body.tags ?? row.tags),
+        body.properties?.regionEndpointEnabled ?? row.region_endpoint_enabled,
+      ],
+    );
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
   }
 

@@ -14,8 +14,18 @@ import { RegistryChildService } from './registry-child.service';
 const TYPE = 'Microsoft.ContainerRegistry/registries/scopeMaps';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
 const RO_PROPS = { type: readonly, creationDate: readonly, provisioningState: readonly };
-const CREATE = obj({ ...RO, properties: obj({ ...RO_PROPS, description: str({ maxLength: 256 }), actions: arr(str({ maxLength: 1024 })) }, ['actions']) }, ['properties']);
-const UPDATE = obj({ properties: obj({ description: str({ maxLength: 256 }), actions: arr(str({ maxLength: 1024 })) }) });
+const CREATE = obj(
+  {
+    ...RO,
+    properties: obj({ ...RO_PROPS, description: str({ maxLength: 256 }), actions: arr(str({ maxLength: 1024 })) }, [
+      'actions',
+    ]),
+  },
+  ['properties'],
+);
+const UPDATE = obj({
+  properties: obj({ description: str({ maxLength: 256 }), actions: arr(str({ maxLength: 1024 })) }),
+});
 const GATEWAY_ACTION = /^gateway\/[a-zA-Z0-9-]+\/(config|message)\/(read|write)$/;
 
 export interface ScopeMapRow {
@@ -50,18 +60,32 @@ export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     checkName('scopeMap', name);
-    if (name.startsWith('_')) throw badRequest('InvalidResourceName', 'Names starting with an underscore are reserved for system scope maps.', 'scopeMapName');
+    if (name.startsWith('_'))
+      throw badRequest(
+        'InvalidResourceName',
+        'Names starting with an underscore are reserved for system scope maps.',
+        'scopeMapName',
+      );
     const body = parseBody<Body>(CREATE, ctx.body);
     const { reg, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
       const actions = this.actions(reg, body.properties?.actions ?? []);
       const existing = await this.existing(tx, reg, name);
       if (existing) {
-        await tx.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [existing, body.properties?.description ?? null, actions]);
+        await tx.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [
+          existing,
+          body.properties?.description ?? null,
+          actions,
+        ]);
         return { reg, created: false };
       }
       await this.assertBelowLimit(tx, reg, this.tiers.tier(reg.sku).scopeMaps, 'scope maps', `type = 'UserDefined'`);
-      await tx.query(`INSERT INTO scope_maps (registry_id, name, description, actions) VALUES ($1, $2, $3, $4)`, [reg.id, name, body.properties?.description ?? null, actions]);
+      await tx.query(`INSERT INTO scope_maps (registry_id, name, description, actions) VALUES ($1, $2, $3, $4)`, [
+        reg.id,
+        name,
+        body.properties?.description ?? null,
+        actions,
+      ]);
       return { reg, created: true };
     });
     return this.putResponse(ctx, reg, name, created);
@@ -71,26 +95,46 @@ export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
     const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
     this.refuseSystem(row);
     const actions = body.properties?.actions ? this.actions(reg, body.properties.actions) : row.actions;
-    await this.ds.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [row.id, body.properties?.description ?? row.description, actions]);
+    await this.ds.query(`UPDATE scope_maps SET description = $2, actions = $3, updated_at = now() WHERE id = $1`, [
+      row.id,
+      body.properties?.description ?? row.description,
+      actions,
+    ]);
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
   }
 
   override async delete(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
-    const [row] = (await this.ds.query(`SELECT * FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, name])) as ScopeMapRow[];
+    const [row] = (await this.ds.query(`SELECT * FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [
+      reg.id,
+      name,
+    ])) as ScopeMapRow[];
     if (!row) return { status: 204 };
     this.refuseSystem(row);
-    const used = (await this.ds.query(`SELECT name FROM tokens WHERE registry_id = $1 AND scope_map_id = $2 LIMIT 1`, [reg.id, row.id])) as Array<{ name: string }>;
-    if (used[0]) throw conflict('ScopeMapInUse', `The scope map '${row.name}' is used by token '${used[0].name}'; delete or change the token first.`);
+    const used = (await this.ds.query(`SELECT name FROM tokens WHERE registry_id = $1 AND scope_map_id = $2 LIMIT 1`, [
+      reg.id,
+      row.id,
+    ])) as Array<{ name: string }>;
+    if (used[0])
+      throw conflict(
+        'ScopeMapInUse',
+        `The scope map '${row.name}' is used by token '${used[0].name}'; delete or change the token first.`,
+      );
     await this.ds.query(`DELETE FROM scope_maps WHERE id = $1`, [row.id]);
     return { status: 200 };
   }
 
   private actions(reg: RegistryRow, actions: string[]): string[] {
     const unique = [...new Set(actions.map((a) => a.trim()))];
-    if (unique.length === 0) throw badRequest('InvalidScopeMapActions', 'A scope map needs at least one action.', 'properties.actions');
+    if (unique.length === 0)
+      throw badRequest('InvalidScopeMapActions', 'A scope map needs at least one action.', 'properties.actions');
     const limit = this.tiers.tier(reg.sku).actionsPerScopeMap;
-    if (limit >= 0 && unique.length > limit) throw badRequest('InvalidScopeMapActions', `A scope map may have at most ${limit} actions.`, 'properties.actions');
+    if (limit >= 0 && unique.length > limit)
+      throw badRequest(
+        'InvalidScopeMapActions',
+        `A scope map may have at most ${limit} actions.`,
+        'properties.actions',
+      );
     for (const a of unique) {
       if (!parseScopeMapAction(a) && !GATEWAY_ACTION.test(a)) {
         throw badRequest(
@@ -104,7 +148,8 @@ export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
   }
 
   private refuseSystem(row: ScopeMapRow): void {
-    if (row.type === 'SystemDefined') throw badRequest('SystemScopeMapReadOnly', `The system scope map '${row.name}' cannot be changed or deleted.`);
+    if (row.type === 'SystemDefined')
+      throw badRequest('SystemScopeMapReadOnly', `The system scope map '${row.name}' cannot be changed or deleted.`);
   }
 
   protected toResource(reg: RegistryRow, r: ScopeMapRow): Record<string, unknown> {

@@ -14,8 +14,15 @@ import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/tokens';
 const RO = { id: readonly, name: readonly, type: readonly, systemData: readonly };
-const WRITABLE = { scopeMapId: str({ minLength: 1 }), status: str({ enum: ['enabled', 'disabled'] }), credentials: readonly };
-const CREATE = obj({ ...RO, properties: obj({ ...WRITABLE, creationDate: readonly, provisioningState: readonly }, ['scopeMapId']) }, ['properties']);
+const WRITABLE = {
+  scopeMapId: str({ minLength: 1 }),
+  status: str({ enum: ['enabled', 'disabled'] }),
+  credentials: readonly,
+};
+const CREATE = obj(
+  { ...RO, properties: obj({ ...WRITABLE, creationDate: readonly, provisioningState: readonly }, ['scopeMapId']) },
+  ['properties'],
+);
 const UPDATE = obj({ properties: obj(WRITABLE) });
 const WITH_SCOPE_MAP = `SELECT t.*, s.name AS scope_map_name FROM tokens t JOIN scope_maps s ON s.id = t.scope_map_id`;
 
@@ -61,7 +68,9 @@ export class TokensService extends RegistryChildService<TokenRow> {
 
   /** Tokens with their scope map's name (their scopeMapId is built from it). */
   protected override async rows(reg: RegistryRow): Promise<TokenRow[]> {
-    return (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 ORDER BY lower(t.name)`, [reg.id])) as TokenRow[];
+    return (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 ORDER BY lower(t.name)`, [
+      reg.id,
+    ])) as TokenRow[];
   }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
@@ -72,11 +81,20 @@ export class TokensService extends RegistryChildService<TokenRow> {
       const scopeMapId = await this.scopeMap(reg, body.properties?.scopeMapId ?? '', tx);
       const existing = await this.existing(tx, reg, name);
       if (existing) {
-        await tx.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [existing, scopeMapId, body.properties?.status ?? 'enabled']);
+        await tx.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [
+          existing,
+          scopeMapId,
+          body.properties?.status ?? 'enabled',
+        ]);
         return { reg, created: false };
       }
       await this.assertBelowLimit(tx, reg, this.tiers.tier(reg.sku).tokens, 'tokens');
-      await tx.query(`INSERT INTO tokens (registry_id, name, scope_map_id, status) VALUES ($1, $2, $3, $4)`, [reg.id, name, scopeMapId, body.properties?.status ?? 'enabled']);
+      await tx.query(`INSERT INTO tokens (registry_id, name, scope_map_id, status) VALUES ($1, $2, $3, $4)`, [
+        reg.id,
+        name,
+        scopeMapId,
+        body.properties?.status ?? 'enabled',
+      ]);
       return { reg, created: true };
     });
     return this.putResponse(ctx, reg, name, created);
@@ -84,19 +102,34 @@ export class TokensService extends RegistryChildService<TokenRow> {
 
   async patch(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     const { body, reg, row } = await this.editing<Body>(ctx, UPDATE, rg, registry, name);
-    const scopeMapId = body.properties?.scopeMapId ? await this.scopeMap(reg, body.properties.scopeMapId, this.ds) : row.scope_map_id;
-    await this.ds.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [row.id, scopeMapId, body.properties?.status ?? row.status]);
+    const scopeMapId = body.properties?.scopeMapId
+      ? await this.scopeMap(reg, body.properties.scopeMapId, this.ds)
+      : row.scope_map_id;
+    await this.ds.query(`UPDATE tokens SET scope_map_id = $2, status = $3, updated_at = now() WHERE id = $1`, [
+      row.id,
+      scopeMapId,
+      body.properties?.status ?? row.status,
+    ]);
     return { status: 200, body: this.toResource(reg, await this.find(reg, name)) };
   }
 
   /** POST registries/{r}/generateCredentials: new password1 and/or password2 for a token, values shown once. */
   async generateCredentials(ctx: ArmContext, rg: string, registry: string): Promise<ArmResponse> {
-    const body = parseBody<{ tokenId?: string; expiry?: string; name?: 'password1' | 'password2' }>(GENERATE_CREDENTIALS, ctx.body);
+    const body = parseBody<{ tokenId?: string; expiry?: string; name?: 'password1' | 'password2' }>(
+      GENERATE_CREDENTIALS,
+      ctx.body,
+    );
     const ref = body.tokenId ? parseChildId(body.tokenId, 'tokens') : undefined;
-    if (!ref || ref.subscriptionId !== ctx.subscriptionId || ref.resourceGroup.toLowerCase() !== rg.toLowerCase() || ref.registry.toLowerCase() !== registry.toLowerCase()) {
+    if (
+      !ref ||
+      ref.subscriptionId !== ctx.subscriptionId ||
+      ref.resourceGroup.toLowerCase() !== rg.toLowerCase() ||
+      ref.registry.toLowerCase() !== registry.toLowerCase()
+    ) {
       throw badRequest('InvalidTokenId', 'tokenId must be the resource id of a token of this registry.', 'tokenId');
     }
-    if (body.expiry && Date.parse(body.expiry) <= Date.now()) throw badRequest('InvalidExpiry', 'The expiry must be in the future.', 'expiry');
+    if (body.expiry && Date.parse(body.expiry) <= Date.now())
+      throw badRequest('InvalidExpiry', 'The expiry must be in the future.', 'expiry');
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
     const token = await this.find(reg, ref.name);
     const names = body.name ? [body.name] : (['password1', 'password2'] as const);
@@ -109,23 +142,48 @@ export class TokensService extends RegistryChildService<TokenRow> {
         `UPDATE tokens SET ${n}_hash = $2, ${n}_created_at = $3, ${n}_expires_at = $4, updated_at = now() WHERE id = $1`,
         [token.id, hash, now, body.expiry ?? null],
       );
-      passwords.push({ creationTime: now.toISOString(), ...(body.expiry ? { expiry: body.expiry } : {}), name: n, value });
+      passwords.push({
+        creationTime: now.toISOString(),
+        ...(body.expiry ? { expiry: body.expiry } : {}),
+        name: n,
+        value,
+      });
     }
     return { status: 200, body: { username: token.name, passwords } };
   }
 
   private async scopeMap(reg: RegistryRow, id: string, db: Pick<DataSource, 'query'>): Promise<string> {
     const ref = parseChildId(id, 'scopeMaps');
-    if (!ref || ref.subscriptionId !== reg.subscription_id || ref.registry.toLowerCase() !== reg.name.toLowerCase() || ref.resourceGroup.toLowerCase() !== reg.rg_name.toLowerCase()) {
-      throw badRequest('InvalidScopeMapId', 'scopeMapId must be the resource id of a scope map of the same registry.', 'properties.scopeMapId');
+    if (
+      !ref ||
+      ref.subscriptionId !== reg.subscription_id ||
+      ref.registry.toLowerCase() !== reg.name.toLowerCase() ||
+      ref.resourceGroup.toLowerCase() !== reg.rg_name.toLowerCase()
+    ) {
+      throw badRequest(
+        'InvalidScopeMapId',
+        'scopeMapId must be the resource id of a scope map of the same registry.',
+        'properties.scopeMapId',
+      );
     }
-    const [row] = (await db.query(`SELECT id FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [reg.id, ref.name])) as Array<{ id: string }>;
-    if (!row) throw badRequest('ScopeMapNotFound', `The scope map '${ref.name}' does not exist in registry '${reg.name}'.`, 'properties.scopeMapId');
+    const [row] = (await db.query(`SELECT id FROM scope_maps WHERE registry_id = $1 AND lower(name) = lower($2)`, [
+      reg.id,
+      ref.name,
+    ])) as Array<{ id: string }>;
+    if (!row)
+      throw badRequest(
+        'ScopeMapNotFound',
+        `The scope map '${ref.name}' does not exist in registry '${reg.name}'.`,
+        'properties.scopeMapId',
+      );
     return row.id;
   }
 
   protected override async find(reg: RegistryRow, name: string): Promise<TokenRow> {
-    const [row] = (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 AND lower(t.name) = lower($2)`, [reg.id, name])) as TokenRow[];
+    const [row] = (await this.ds.query(`${WITH_SCOPE_MAP} WHERE t.registry_id = $1 AND lower(t.name) = lower($2)`, [
+      reg.id,
+      name,
+    ])) as TokenRow[];
     if (!row) throw resourceNotFound(TYPE, `${reg.name}/${name}`, reg.rg_name);
     return row;
   }

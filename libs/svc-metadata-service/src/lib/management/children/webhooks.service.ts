@@ -25,7 +25,12 @@ const WRITABLE = {
   actions: arr(str({ enum: ACTIONS }), ACTIONS.length),
 };
 const CREATE = obj(
-  { ...RO, location: str({ minLength: 1 }), tags: TAGS, properties: obj({ ...WRITABLE, provisioningState: readonly }, ['serviceUri', 'actions']) },
+  {
+    ...RO,
+    location: str({ minLength: 1 }),
+    tags: TAGS,
+    properties: obj({ ...WRITABLE, provisioningState: readonly }, ['serviceUri', 'actions']),
+  },
   ['location', 'properties'],
 );
 const UPDATE = obj({ tags: TAGS, location: str({ minLength: 1 }), properties: obj(WRITABLE) });
@@ -49,7 +54,13 @@ interface WebhookRow {
 interface Body {
   location?: string;
   tags?: Record<string, string>;
-  properties?: { serviceUri?: string; customHeaders?: Record<string, string>; status?: string; scope?: string; actions?: string[] };
+  properties?: {
+    serviceUri?: string;
+    customHeaders?: Record<string, string>;
+    status?: string;
+    scope?: string;
+    actions?: string[];
+  };
 }
 
 /**
@@ -77,7 +88,8 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
     checkName('webhook', name);
     const body = parseBody<Body>(CREATE, ctx.body);
     const p = body.properties ?? {};
-    if (!p.actions?.length) throw badRequest('InvalidWebhookActions', 'A webhook needs at least one action.', 'properties.actions');
+    if (!p.actions?.length)
+      throw badRequest('InvalidWebhookActions', 'A webhook needs at least one action.', 'properties.actions');
     await this.vetDestination(p.serviceUri ?? '');
     const { reg, created } = await this.ds.transaction(async (tx) => {
       const reg = await this.records.get(ctx.subscriptionId, rg, registry, { db: tx, lock: true, live: true });
@@ -115,7 +127,8 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
     const body = parseBody<Body>(UPDATE, ctx.body);
     const p = body.properties ?? {};
     if (p.serviceUri !== undefined) await this.vetDestination(p.serviceUri);
-    if (p.actions !== undefined && p.actions.length === 0) throw badRequest('InvalidWebhookActions', 'A webhook needs at least one action.', 'properties.actions');
+    if (p.actions !== undefined && p.actions.length === 0)
+      throw badRequest('InvalidWebhookActions', 'A webhook needs at least one action.', 'properties.actions');
     const reg = await this.records.get(ctx.subscriptionId, rg, registry, { live: true });
     const row = await this.find(reg, name);
     const location = body.location === undefined ? row.location : await this.location(reg, body.location);
@@ -168,7 +181,8 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
       })),
     };
     if (rows.length > LIST_EVENTS_PAGE) {
-      body['nextLink'] = `${ctx.baseUrl}${childId(reg.subscription_id, reg.rg_name, reg.name, 'webhooks', row.name)}/listEvents?api-version=${ctx.apiVersion}&$skipToken=${offset + LIST_EVENTS_PAGE}`;
+      body['nextLink'] =
+        `${ctx.baseUrl}${childId(reg.subscription_id, reg.rg_name, reg.name, 'webhooks', row.name)}/listEvents?api-version=${ctx.apiVersion}&$skipToken=${offset + LIST_EVENTS_PAGE}`;
     }
     return { status: 200, body };
   }
@@ -184,7 +198,12 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
     try {
       await assertAllowedDestination(uri, this.config.webhookAllowedPrivate);
     } catch (err) {
-      if (err instanceof SsrfRefusedError) throw badRequest('InvalidServiceUri', `The webhook service URI is not allowed: ${err.message}`, 'properties.serviceUri');
+      if (err instanceof SsrfRefusedError)
+        throw badRequest(
+          'InvalidServiceUri',
+          `The webhook service URI is not allowed: ${err.message}`,
+          'properties.serviceUri',
+        );
       throw err;
     }
   }
@@ -193,9 +212,16 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
   private async location(reg: RegistryRow, value: string): Promise<string> {
     const location = normaliseLocation(value);
     if (location === reg.location) return location;
-    const rep = (await this.ds.query(`SELECT 1 FROM replications WHERE registry_id = $1 AND location = $2`, [reg.id, location])) as unknown[];
+    const rep = (await this.ds.query(`SELECT 1 FROM replications WHERE registry_id = $1 AND location = $2`, [
+      reg.id,
+      location,
+    ])) as unknown[];
     if (rep.length === 0) {
-      throw badRequest('InvalidWebhookLocation', `The webhook location '${value}' is neither the registry's home region nor one of its replications.`, 'location');
+      throw badRequest(
+        'InvalidWebhookLocation',
+        `The webhook location '${value}' is neither the registry's home region nor one of its replications.`,
+        'location',
+      );
     }
     return location;
   }
@@ -212,4 +238,3 @@ export class WebhooksService extends RegistryChildService<WebhookRow> {
     };
   }
 }
-

@@ -27,7 +27,10 @@ async function refused(what: string, run: () => Promise<unknown>, status: number
     await run();
   } catch (e) {
     const err = e as { statusCode?: number; code?: string; message?: string };
-    check(err.statusCode === status && err.code === code, `${what}: expected ${status} ${code}, got ${err.statusCode} ${err.code} ${err.message}`);
+    check(
+      err.statusCode === status && err.code === code,
+      `${what}: expected ${status} ${code}, got ${err.statusCode} ${err.code} ${err.message}`,
+    );
     return;
   }
   throw new Error(`${what}: expected a refusal`);
@@ -63,7 +66,13 @@ async function sourceRegistry(): Promise<{ host: string; close: () => void }> {
 }
 
 /** GET on the registry's login server (connecting to Berth's address), Basic-authenticated: status and body. */
-function pull(url: string, loginServer: string, path: string, user: string, password: string): Promise<{ status: number; body: string }> {
+function pull(
+  url: string,
+  loginServer: string,
+  path: string,
+  user: string,
+  password: string,
+): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -89,12 +98,45 @@ function pull(url: string, loginServer: string, path: string, user: string, pass
   });
 }
 
+/** A loopback webhook receiver: the bodies it was sent. */
+async function receiver(): Promise<{ url: string; bodies: string[]; close: () => void }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(200).end('thanks');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    bodies,
+    close: () => server.close(),
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 async function main(): Promise<void> {
   const url = env('BERTH_URL');
-  const credential = new ClientSecretCredential(env('BERTH_TENANT'), env('BERTH_CLIENT_ID'), env('BERTH_CLIENT_SECRET'), {
-    authorityHost: url,
-    disableInstanceDiscovery: true,
-  });
+  const credential = new ClientSecretCredential(
+    env('BERTH_TENANT'),
+    env('BERTH_CLIENT_ID'),
+    env('BERTH_CLIENT_SECRET'),
+    {
+      authorityHost: url,
+      disableInstanceDiscovery: true,
+    },
+  );
   const client = new ContainerRegistryManagementClient(credential, env('BERTH_SUBSCRIPTION'), { endpoint: url });
   const rg = 'berth';
   const name = env('REGISTRY');
@@ -103,12 +145,22 @@ async function main(): Promise<void> {
   check(free.nameAvailable === true, `name should be available: ${JSON.stringify(free)}`);
   step('checkNameAvailability');
 
-  const created = await client.registries.create(rg, name, { location: 'eastus', sku: { name: 'Basic' }, adminUserEnabled: true });
-  check(created.provisioningState === 'Succeeded' && created.sku.name === 'Basic', `create: ${JSON.stringify(created)}`);
+  const created = await client.registries.create(rg, name, {
+    location: 'eastus',
+    sku: { name: 'Basic' },
+    adminUserEnabled: true,
+  });
+  check(
+    created.provisioningState === 'Succeeded' && created.sku.name === 'Basic',
+    `create: ${JSON.stringify(created)}`,
+  );
   step('create');
 
   const got = await client.registries.get(rg, name);
-  check(got.name === name && got.loginServer?.startsWith(name.toLowerCase()) && got.adminUserEnabled === true, `get: ${JSON.stringify(got)}`);
+  check(
+    got.name === name && got.loginServer?.startsWith(name.toLowerCase()) && got.adminUserEnabled === true,
+    `get: ${JSON.stringify(got)}`,
+  );
   const listed: string[] = [];
   for await (const r of client.registries.listByResourceGroup(rg)) listed.push(r.name ?? '');
   const all: string[] = [];
@@ -117,20 +169,60 @@ async function main(): Promise<void> {
   step('get-and-list');
 
   const creds = await client.registries.listCredentials(rg, name);
-  check(creds.username === name && creds.passwords?.length === 2, `listCredentials: ${JSON.stringify(creds.passwords?.map((p) => p.name))}`);
+  check(
+    creds.username === name && creds.passwords?.length === 2,
+    `listCredentials: ${JSON.stringify(creds.passwords?.map((p) => p.name))}`,
+  );
   const regenerated = await client.registries.regenerateCredential(rg, name, { name: 'password' });
-  check(regenerated.passwords?.[0]?.value !== creds.passwords?.[0]?.value, 'regenerateCredential did not change the password');
-  check(regenerated.passwords?.[1]?.value === creds.passwords?.[1]?.value, 'regenerateCredential changed the other password');
+  check(
+    regenerated.passwords?.[0]?.value !== creds.passwords?.[0]?.value,
+    'regenerateCredential did not change the password',
+  );
+  check(
+    regenerated.passwords?.[1]?.value === creds.passwords?.[1]?.value,
+    'regenerateCredential changed the other password',
+  );
   step('credentials');
 
-  await refused('replication on Basic', () => client.replications.create(rg, name, 'westeurope', { location: 'westeurope' }), 400, 'OperationNotAllowed');
+  await refused(
+    'replication on Basic',
+    () => client.replications.create(rg, name, 'westeurope', { location: 'westeurope' }),
+    400,
+    'OperationNotAllowed',
+  );
   step('replication-refused-on-basic');
 
-  const hook: Parameters<typeof client.webhooks.create>[3] = { location: 'eastus', serviceUri: 'http://127.0.0.1:9/hook', actions: ['push'] };
+  const hooks = await receiver();
+  const hook: Parameters<typeof client.webhooks.create>[3] = {
+    location: 'eastus',
+    serviceUri: hooks.url,
+    actions: ['push'],
+  };
   await client.webhooks.create(rg, name, 'hookone', hook);
   await client.webhooks.create(rg, name, 'hooktwo', hook);
-  await refused('third webhook on Basic', () => client.webhooks.create(rg, name, 'hookthree', hook), 409, 'QuotaExceeded');
+  await refused(
+    'third webhook on Basic',
+    () => client.webhooks.create(rg, name, 'hookthree', hook),
+    409,
+    'QuotaExceeded',
+  );
   step('third-webhook-refused-on-basic');
+
+  const callback = await client.webhooks.getCallbackConfig(rg, name, 'hookone');
+  check(callback.serviceUri === hooks.url, `getCallbackConfig: ${JSON.stringify(callback)}`);
+  const ping = await client.webhooks.ping(rg, name, 'hookone');
+  await until('the ping delivery', () =>
+    Promise.resolve(hooks.bodies.some((b) => b.includes(ping.id ?? '?')) ? true : undefined),
+  );
+  const logged = await until('the ping in listEvents', async () => {
+    for await (const e of client.webhooks.listEvents(rg, name, 'hookone')) {
+      if (e.id === ping.id && e.eventResponseMessage?.statusCode === '200') return e;
+    }
+    return undefined;
+  });
+  check(logged.eventRequestMessage?.method === 'POST', `listEvents: ${JSON.stringify(logged)}`);
+  hooks.close();
+  step('webhook-ping-and-events');
 
   const upgraded = await client.registries.update(rg, name, { sku: { name: 'Premium' } });
   check(upgraded.sku?.name === 'Premium', `update: ${JSON.stringify(upgraded.sku)}`);
@@ -143,24 +235,43 @@ async function main(): Promise<void> {
   check(reps.includes('westeurope'), `replications: ${reps.join(',')}`);
   step('replication');
 
-  await refused('downgrade with a replication', () => client.registries.update(rg, name, { sku: { name: 'Basic' } }), 400, 'OperationNotAllowed');
+  await refused(
+    'downgrade with a replication',
+    () => client.registries.update(rg, name, { sku: { name: 'Basic' } }),
+    400,
+    'OperationNotAllowed',
+  );
   step('downgrade-refused');
 
   const map = await client.scopeMaps.create(rg, name, 'pullers', {
     description: 'pull app',
     actions: ['repositories/app/content/read', 'repositories/app/metadata/read'],
   });
-  check(map.typePropertiesType === 'UserDefined' && map.id && map.actions?.length === 2, `scope map: ${JSON.stringify(map)}`);
+  check(
+    map.typePropertiesType === 'UserDefined' && map.id && map.actions?.length === 2,
+    `scope map: ${JSON.stringify(map)}`,
+  );
   const token = await client.tokens.create(rg, name, 'ci-puller', { scopeMapId: map.id ?? '', status: 'enabled' });
   check(token.scopeMapId?.toLowerCase() === map.id?.toLowerCase(), `token: ${JSON.stringify(token)}`);
   const pw = await client.registries.generateCredentials(rg, name, { tokenId: token.id ?? '', name: 'password1' });
-  check(pw.username === 'ci-puller' && (pw.passwords?.[0]?.value ?? '').length > 20, 'generateCredentials returned no password');
+  check(
+    pw.username === 'ci-puller' && (pw.passwords?.[0]?.value ?? '').length > 20,
+    'generateCredentials returned no password',
+  );
   step('scope-map-and-token');
 
   const usages = await client.registries.listUsages(rg, name);
   const byName = new Map((usages.value ?? []).map((u) => [u.name, u]));
-  check(byName.get('Webhooks')?.currentValue === 2 && byName.get('Webhooks')?.limit === 500, `usages: ${JSON.stringify(usages.value)}`);
-  check(byName.get('Geo-replications')?.currentValue === 1 && byName.has('Size') && byName.get('Tokens')?.currentValue === 1, 'usages incomplete');
+  check(
+    byName.get('Webhooks')?.currentValue === 2 && byName.get('Webhooks')?.limit === 500,
+    `usages: ${JSON.stringify(usages.value)}`,
+  );
+  check(
+    byName.get('Geo-replications')?.currentValue === 1 &&
+      byName.has('Size') &&
+      byName.get('Tokens')?.currentValue === 1,
+    'usages incomplete',
+  );
   step('usages');
 
   const source = await sourceRegistry();
@@ -175,7 +286,10 @@ async function main(): Promise<void> {
   }
   const admin = regenerated.passwords?.[1]?.value ?? '';
   const pulled = await pull(url, got.loginServer ?? '', '/v2/imported/world/manifests/1.0', name, admin);
-  check(pulled.status === 200 && pulled.body.includes('application/vnd.oci.image.layer.v1.tar+gzip'), `pull after import: ${pulled.status} ${pulled.body}`);
+  check(
+    pulled.status === 200 && pulled.body.includes('application/vnd.oci.image.layer.v1.tar+gzip'),
+    `pull after import: ${pulled.status} ${pulled.body}`,
+  );
   step('import');
 
   await client.registries.delete(rg, name);

@@ -1,4 +1,13 @@
-import { freePort, migratedDatabase, pollUntil, REPO_ROOT, stackEnv, startApp, stopProcess, type ServiceProcess } from '@berth/testing';
+import {
+  freePort,
+  migratedDatabase,
+  pollUntil,
+  REPO_ROOT,
+  stackEnv,
+  startApp,
+  stopProcess,
+  type ServiceProcess,
+} from '@berth/testing';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -57,7 +66,12 @@ describe('@azure/arm-containerregistry against Berth', () => {
       },
       port,
     );
-    await pollUntil('berth ready', () => readyStatus(`${url}/readyz`), (s) => s === 200, { timeoutMs: 90_000 });
+    await pollUntil(
+      'berth ready',
+      () => readyStatus(`${url}/readyz`),
+      (s) => s === 200,
+      { timeoutMs: 90_000 },
+    );
   });
 
   afterAll(async () => {
@@ -87,10 +101,14 @@ describe('@azure/arm-containerregistry against Berth', () => {
             REGISTRY: `sdk${randomUUID().replace(/-/g, '').slice(0, 10)}`,
           },
         },
-        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }),
       );
     });
-    const steps = out.stdout.split('\n').filter((l) => l.startsWith('STEP ')).map((l) => l.slice(5));
+    const steps = out.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('STEP '))
+      .map((l) => l.slice(5));
     const detail = `${out.stdout}\n${out.stderr}\n--- berth ---\n${berth?.output().slice(-4000) ?? ''}`;
     expect({ code: out.code, steps, detail: out.code === 0 ? '' : detail }).toEqual({
       code: 0,
@@ -101,6 +119,7 @@ describe('@azure/arm-containerregistry against Berth', () => {
         'credentials',
         'replication-refused-on-basic',
         'third-webhook-refused-on-basic',
+        'webhook-ping-and-events',
         'upgrade-to-premium',
         'replication',
         'downgrade-refused',

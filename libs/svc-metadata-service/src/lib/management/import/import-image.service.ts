@@ -20,7 +20,9 @@ const IMPORT_BODY = obj(
       {
         resourceId: str({ minLength: 1 }),
         registryUri: str({ minLength: 1, maxLength: 512 }),
-        credentials: obj({ username: str({ maxLength: 512 }), password: str({ minLength: 1, maxLength: 8192 }) }, ['password']),
+        credentials: obj({ username: str({ maxLength: 512 }), password: str({ minLength: 1, maxLength: 8192 }) }, [
+          'password',
+        ]),
         sourceImage: str({ minLength: 1, maxLength: 1024 }),
       },
       ['sourceImage'],
@@ -33,7 +35,12 @@ const IMPORT_BODY = obj(
 );
 
 interface ImportBody {
-  source: { resourceId?: string; registryUri?: string; credentials?: { username?: string; password: string }; sourceImage: string };
+  source: {
+    resourceId?: string;
+    registryUri?: string;
+    credentials?: { username?: string; password: string };
+    sourceImage: string;
+  };
   targetTags?: string[];
   untaggedTargetRepositories?: string[];
   mode?: 'NoForce' | 'Force';
@@ -80,14 +87,17 @@ export class ImportImageService {
     const defaultTag = reference.startsWith('sha256:') ? undefined : reference;
     const targets = (body.targetTags ?? []).map((t) => {
       const parsed = parseImage(t, 'targetTags');
-      if (parsed.reference.startsWith('sha256:')) throw badRequest('InvalidParameter', `A target tag cannot name a digest: '${t}'.`, 'targetTags');
+      if (parsed.reference.startsWith('sha256:'))
+        throw badRequest('InvalidParameter', `A target tag cannot name a digest: '${t}'.`, 'targetTags');
       return { repository: parsed.repository, tag: t.includes(':') ? parsed.reference : (defaultTag ?? 'latest') };
     });
     const untagged = (body.untaggedTargetRepositories ?? []).map((r) => {
-      if (!isRepositoryName(r)) throw badRequest('InvalidParameter', `'${r}' is not a repository name.`, 'untaggedTargetRepositories');
+      if (!isRepositoryName(r))
+        throw badRequest('InvalidParameter', `'${r}' is not a repository name.`, 'untaggedTargetRepositories');
       return r;
     });
-    if (targets.length === 0 && untagged.length === 0) targets.push({ repository: srcRepo, tag: defaultTag ?? 'latest' });
+    if (targets.length === 0 && untagged.length === 0)
+      targets.push({ repository: srcRepo, tag: defaultTag ?? 'latest' });
     const mode = body.mode ?? 'NoForce';
     const source = await this.source(ctx, body, srcRepo);
     if (mode === 'NoForce') await this.refuseExistingTags(this.ds, target, targets);
@@ -98,7 +108,11 @@ export class ImportImageService {
       } catch (err) {
         this.logger.warn({ err, registryId: target.id }, 'import failed');
         if (err instanceof ArmError) throw err;
-        throw new ArmError(400, 'ImportFailed', `The import failed: ${err instanceof Error ? err.message : 'unknown error'}.`);
+        throw new ArmError(
+          400,
+          'ImportFailed',
+          `The import failed: ${err instanceof Error ? err.message : 'unknown error'}.`,
+        );
       }
     });
     const urls = this.operations.urls(ctx.baseUrl, op, target.location, ctx.apiVersion);
@@ -111,11 +125,22 @@ export class ImportImageService {
       throw badRequest('InvalidParameter', 'Give exactly one of source.resourceId and source.registryUri.', 'source');
     }
     if (resourceId !== undefined) {
-      const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i.exec(resourceId);
-      if (!m?.[1] || !m[2] || !m[3]) throw badRequest('InvalidParameter', 'source.resourceId must be a registry resource id.', 'source.resourceId');
+      const m =
+        /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerRegistry\/registries\/([^/]+)$/i.exec(
+          resourceId,
+        );
+      if (!m?.[1] || !m[2] || !m[3])
+        throw badRequest('InvalidParameter', 'source.resourceId must be a registry resource id.', 'source.resourceId');
       const sub = m[1].toLowerCase();
-      if (!(await this.identity.seesSubscription(ctx.caller, sub)) || !(await this.identity.may(ctx.caller, resourceId, 'read'))) {
-        throw new ArmError(403, 'AuthorizationFailed', `The client does not have authorization to read the source registry '${resourceId}'.`);
+      if (
+        !(await this.identity.seesSubscription(ctx.caller, sub)) ||
+        !(await this.identity.may(ctx.caller, resourceId, 'read'))
+      ) {
+        throw new ArmError(
+          403,
+          'AuthorizationFailed',
+          `The client does not have authorization to read the source registry '${resourceId}'.`,
+        );
       }
       const src = await this.records.get(sub, m[2], m[3], { live: true });
       return new BerthSource(this.ds, this.stores, src, repository);
@@ -123,14 +148,22 @@ export class ImportImageService {
     return new OciSource(String(registryUri), repository, credentials);
   }
 
-  private async refuseExistingTags(db: DataSource | EntityManager, target: RegistryRow, targets: Array<{ repository: string; tag: string }>): Promise<void> {
+  private async refuseExistingTags(
+    db: DataSource | EntityManager,
+    target: RegistryRow,
+    targets: Array<{ repository: string; tag: string }>,
+  ): Promise<void> {
     for (const t of targets) {
       const rows = (await db.query(
         `SELECT 1 FROM tags g JOIN repositories r ON r.id = g.repository_id WHERE r.registry_id = $1 AND r.name = $2 AND g.name = $3`,
         [target.id, t.repository, t.tag],
       )) as unknown[];
       if (rows.length) {
-        throw conflict('ImportTagAlreadyExists', `The target tag '${t.repository}:${t.tag}' already exists; use mode Force to overwrite it.`, 'targetTags');
+        throw conflict(
+          'ImportTagAlreadyExists',
+          `The target tag '${t.repository}:${t.tag}' already exists; use mode Force to overwrite it.`,
+          'targetTags',
+        );
       }
     }
   }
@@ -147,17 +180,26 @@ export class ImportImageService {
     const blobs = new Map<string, number>();
     const store = this.stores.get(target.location);
     const fetchManifest = async (ref: string): Promise<FetchedManifest> => {
-      if (manifests.length >= MAX_MANIFESTS) throw badRequest('ImportTooLarge', `An imported image may have at most ${MAX_MANIFESTS} manifests.`);
+      if (manifests.length >= MAX_MANIFESTS)
+        throw badRequest('ImportTooLarge', `An imported image may have at most ${MAX_MANIFESTS} manifests.`);
       const { bytes, mediaType } = await source.manifest(ref);
       const parsed = parseManifest(bytes, mediaType);
-      if (ref.startsWith('sha256:') && parsed.digest !== ref) throw new Error(`the source returned a manifest whose digest is not ${ref}`);
-      const fetched: FetchedManifest = { digest: parsed.digest, bytes, parsed, platform: { architecture: null, os: null } };
+      if (ref.startsWith('sha256:') && parsed.digest !== ref)
+        throw new Error(`the source returned a manifest whose digest is not ${ref}`);
+      const fetched: FetchedManifest = {
+        digest: parsed.digest,
+        bytes,
+        parsed,
+        platform: { architecture: null, os: null },
+      };
       for (const r of referencesOf(parsed)) {
         if (r.kind === 'manifest') await fetchManifest(r.digest);
         else if (!blobs.has(r.digest)) {
           blobs.set(r.digest, r.size);
           const isConfig = parsed.kind === 'image' && parsed.config.digest === r.digest;
-          fetched.platform = isConfig ? await this.copyConfig(store, target.id, source, r.digest, r.size) : fetched.platform;
+          fetched.platform = isConfig
+            ? await this.copyConfig(store, target.id, source, r.digest, r.size)
+            : fetched.platform;
           if (!isConfig) await store.putBlob(target.id, await source.blob(r.digest), r.digest);
         }
       }
@@ -169,19 +211,38 @@ export class ImportImageService {
     await this.ds.transaction(async (tx) => {
       if (mode === 'NoForce') await this.refuseExistingTags(tx, target, targets);
       for (const [digest, size] of blobs) {
-        await tx.query(`INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [target.id, digest, size]);
-        await tx.query(`INSERT INTO blob_regions (registry_id, digest, region) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [target.id, digest, target.location]);
+        await tx.query(`INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+          target.id,
+          digest,
+          size,
+        ]);
+        await tx.query(
+          `INSERT INTO blob_regions (registry_id, digest, region) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+          [target.id, digest, target.location],
+        );
       }
       for (const m of manifests) await insertManifestRow(tx, target.id, m);
       const repos = new Set([...targets.map((t) => t.repository), ...untagged]);
       for (const name of repos) {
-        await tx.query(`INSERT INTO repositories (registry_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [target.id, name]);
-        const [repo] = (await tx.query(`SELECT id FROM repositories WHERE registry_id = $1 AND name = $2`, [target.id, name])) as Array<{ id: string }>;
+        await tx.query(`INSERT INTO repositories (registry_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+          target.id,
+          name,
+        ]);
+        const [repo] = (await tx.query(`SELECT id FROM repositories WHERE registry_id = $1 AND name = $2`, [
+          target.id,
+          name,
+        ])) as Array<{ id: string }>;
         for (const digest of blobs.keys()) {
-          await tx.query(`INSERT INTO repository_blobs (repository_id, digest, registry_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [repo?.id, digest, target.id]);
+          await tx.query(
+            `INSERT INTO repository_blobs (repository_id, digest, registry_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+            [repo?.id, digest, target.id],
+          );
         }
         for (const m of manifests) {
-          await tx.query(`INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [repo?.id, m.digest, target.id]);
+          await tx.query(
+            `INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+            [repo?.id, m.digest, target.id],
+          );
         }
         for (const t of targets.filter((x) => x.repository === name)) {
           const moved = (await tx.query(
@@ -190,11 +251,15 @@ export class ImportImageService {
                WHERE tags.write_enabled RETURNING name`,
             [repo?.id, t.tag, target.id, root.digest],
           )) as unknown[];
-          if (moved.length === 0) throw conflict('ImportTagLocked', `The target tag '${name}:${t.tag}' is write-locked.`, 'targetTags');
+          if (moved.length === 0)
+            throw conflict('ImportTagLocked', `The target tag '${name}:${t.tag}' is write-locked.`, 'targetTags');
         }
       }
     });
-    this.logger.info({ registryId: target.id, digest: root.digest, manifests: manifests.length, blobs: blobs.size }, 'image imported');
+    this.logger.info(
+      { registryId: target.id, digest: root.digest, manifests: manifests.length, blobs: blobs.size },
+      'image imported',
+    );
   }
 
   /** Copies the config blob, reading it once to learn the image platform (what listings show). */
@@ -265,7 +330,8 @@ export function parseImage(image: string, target: string): { repository: string;
   if (at >= 0) {
     repository = image.slice(0, at);
     reference = image.slice(at + 1);
-    if (!/^sha256:[a-f0-9]{64}$/.test(reference)) throw badRequest('InvalidParameter', `'${image}' has an invalid digest.`, target);
+    if (!/^sha256:[a-f0-9]{64}$/.test(reference))
+      throw badRequest('InvalidParameter', `'${image}' has an invalid digest.`, target);
   } else {
     const colon = image.lastIndexOf(':');
     const slash = image.lastIndexOf('/');
@@ -273,7 +339,8 @@ export function parseImage(image: string, target: string): { repository: string;
     reference = colon > slash ? image.slice(colon + 1) : 'latest';
     if (!isTag(reference)) throw badRequest('InvalidParameter', `'${image}' has an invalid tag.`, target);
   }
-  if (!isRepositoryName(repository)) throw badRequest('InvalidParameter', `'${image}' does not name a repository.`, target);
+  if (!isRepositoryName(repository))
+    throw badRequest('InvalidParameter', `'${image}' does not name a repository.`, target);
   return { repository, reference };
 }
 
@@ -297,7 +364,12 @@ class BerthSource implements ImageSource {
       [this.registry.id, this.repository, reference],
     )) as Array<{ content: Buffer; media_type: string }>;
     const row = rows[0];
-    if (!row) throw badRequest('ImportSourceNotFound', `The source image '${this.repository}:${reference}' was not found in registry '${this.registry.name}'.`, 'source.sourceImage');
+    if (!row)
+      throw badRequest(
+        'ImportSourceNotFound',
+        `The source image '${this.repository}:${reference}' was not found in registry '${this.registry.name}'.`,
+        'source.sourceImage',
+      );
     return { bytes: row.content, mediaType: row.media_type || MediaTypes.OciManifest };
   }
 

@@ -51,9 +51,17 @@ export class OciSource implements ImageSource {
   }
 
   async manifest(reference: string): Promise<{ bytes: Buffer; mediaType: string }> {
-    const res = await this.get(`/v2/${this.repository}/manifests/${reference}`, { accept: ACCEPT }, AbortSignal.timeout(MANIFEST_TIMEOUT_MS));
+    const res = await this.get(
+      `/v2/${this.repository}/manifests/${reference}`,
+      { accept: ACCEPT },
+      AbortSignal.timeout(MANIFEST_TIMEOUT_MS),
+    );
     if (res.status === 404) {
-      throw badRequest('ImportSourceNotFound', `The source image '${this.repository}:${reference}' was not found.`, 'source.sourceImage');
+      throw badRequest(
+        'ImportSourceNotFound',
+        `The source image '${this.repository}:${reference}' was not found.`,
+        'source.sourceImage',
+      );
     }
     if (!res.ok) throw new Error(`the source registry answered ${res.status} for the manifest`);
     const declared = Number(res.headers.get('content-length') ?? 0);
@@ -82,17 +90,28 @@ export class OciSource implements ImageSource {
     await res.arrayBuffer().catch(() => undefined);
     if (/^bearer\s/i.test(challenge)) this.authorization = `Bearer ${await this.token(challenge)}`;
     else if (/^basic\s/i.test(challenge) && this.credentials) this.authorization = this.basic();
-    else throw badRequest('ImportSourceUnauthorized', 'The source registry refused the request; give source.credentials.', 'source.credentials');
+    else
+      throw badRequest(
+        'ImportSourceUnauthorized',
+        'The source registry refused the request; give source.credentials.',
+        'source.credentials',
+      );
     res = await send();
     if (res.status === 401 || res.status === 403) {
-      throw badRequest('ImportSourceUnauthorized', 'The source registry refused the credentials.', 'source.credentials');
+      throw badRequest(
+        'ImportSourceUnauthorized',
+        'The source registry refused the credentials.',
+        'source.credentials',
+      );
     }
     return res;
   }
 
   /** A token from the challenge's realm for pull on the repository. */
   private async token(challenge: string): Promise<string> {
-    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]?.toLowerCase(), m[2]]));
+    const params = Object.fromEntries(
+      [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]?.toLowerCase(), m[2]]),
+    );
     const realm = params['realm'];
     if (!realm) throw new Error('the source registry sent a Bearer challenge without a realm');
     const url = new URL(realm, this.base);
@@ -103,7 +122,11 @@ export class OciSource implements ImageSource {
       signal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS),
     });
     if (res.status === 401 || res.status === 403) {
-      throw badRequest('ImportSourceUnauthorized', 'The source registry refused the credentials.', 'source.credentials');
+      throw badRequest(
+        'ImportSourceUnauthorized',
+        'The source registry refused the credentials.',
+        'source.credentials',
+      );
     }
     if (!res.ok) throw new Error(`the source registry's token endpoint answered ${res.status}`);
     const body = (await res.json()) as { token?: string; access_token?: string };

@@ -50,7 +50,11 @@ const DEFAULT_PROPERTIES = {
 
 /** ACR's system scope maps, created with every registry (reference §4.8). */
 export const SYSTEM_SCOPE_MAPS: ReadonlyArray<{ name: string; description: string; actions: string[] }> = [
-  { name: '_repositories_pull', description: 'Can pull any repository of the registry', actions: ['repositories/*/content/read'] },
+  {
+    name: '_repositories_pull',
+    description: 'Can pull any repository of the registry',
+    actions: ['repositories/*/content/read'],
+  },
   {
     name: '_repositories_pull_metadata_read',
     description: 'Can perform all read operations on the registry',
@@ -64,7 +68,12 @@ export const SYSTEM_SCOPE_MAPS: ReadonlyArray<{ name: string; description: strin
   {
     name: '_repositories_push_metadata_write',
     description: 'Can perform all read and write operations on the registry',
-    actions: ['repositories/*/content/read', 'repositories/*/content/write', 'repositories/*/metadata/read', 'repositories/*/metadata/write'],
+    actions: [
+      'repositories/*/content/read',
+      'repositories/*/content/write',
+      'repositories/*/metadata/read',
+      'repositories/*/metadata/write',
+    ],
   },
   {
     name: '_repositories_admin',
@@ -78,7 +87,6 @@ export const SYSTEM_SCOPE_MAPS: ReadonlyArray<{ name: string; description: strin
     ],
   },
 ];
-
 
 /** Registries: create, read, update, delete, names, usages and admin credentials (reference §4.4, §4.5). */
 @Injectable()
@@ -117,9 +125,17 @@ export class RegistriesService {
     const existing = await this.records.find(ctx.subscriptionId, rg, name);
     if (existing) {
       if (normaliseLocation(existing.location) !== location) {
-        throw badRequest('LocationUpdateNotAllowed', `The location of registry '${existing.name}' cannot be changed.`, 'location');
+        throw badRequest(
+          'LocationUpdateNotAllowed',
+          `The location of registry '${existing.name}' cannot be changed.`,
+          'location',
+        );
       }
-      const row = await this.applyUpdate(ctx, rg, name, { tags: body.tags ?? {}, sku: body.sku, properties: body.properties });
+      const row = await this.applyUpdate(ctx, rg, name, {
+        tags: body.tags ?? {},
+        sku: body.sku,
+        properties: body.properties,
+      });
       return { status: 200, body: this.toResource(row) };
     }
     const properties = { ...DEFAULT_PROPERTIES, ...pickProperties(body.properties) };
@@ -129,7 +145,14 @@ export class RegistriesService {
       policies,
       properties,
     };
-    this.checkTier(sku, { ...settingsUsage(draft), storageBytes: 0, webhooks: 0, tokens: 0, scopeMaps: 0, replications: 0 });
+    this.checkTier(sku, {
+      ...settingsUsage(draft),
+      storageBytes: 0,
+      webhooks: 0,
+      tokens: 0,
+      scopeMaps: 0,
+      replications: 0,
+    });
     const passwords = ['password', 'password2'].map((n) => ({ n, v: this.secrets.generate() }));
     const hashed = await Promise.all(passwords.map(async (p) => ({ ...p, hash: await this.secrets.hash(p.v) })));
 
@@ -223,20 +246,26 @@ export class RegistriesService {
   async delete(ctx: ArmContext, rg: string, name: string): Promise<ArmResponse> {
     const row = await this.records.find(ctx.subscriptionId, rg, name);
     if (!row) return { status: 204 };
-    await this.ds.query(`UPDATE registries SET provisioning_state = 'Deleting', updated_at = now() WHERE id = $1`, [row.id]);
+    await this.ds.query(`UPDATE registries SET provisioning_state = 'Deleting', updated_at = now() WHERE id = $1`, [
+      row.id,
+    ]);
     const op = await this.operations.start(ctx.subscriptionId, () => this.deletion.purge(row.id));
     const urls = this.operations.urls(ctx.baseUrl, op, row.location, ctx.apiVersion);
-    return { status: 202, headers: { Location: urls.location, 'Azure-AsyncOperation': urls.asyncOperation, 'Retry-After': '1' } };
+    return {
+      status: 202,
+      headers: { Location: urls.location, 'Azure-AsyncOperation': urls.asyncOperation, 'Retry-After': '1' },
+    };
   }
 
   /** POST checkNameAvailability: ACR's name rules, then global uniqueness (a registry being deleted still holds it). */
   async checkNameAvailability(ctx: ArmContext): Promise<ArmResponse> {
-    const body = parseBody<{ name: string; type: string }>(
-      CHECK_NAME,
-      ctx.body,
-    );
+    const body = parseBody<{ name: string; type: string }>(CHECK_NAME, ctx.body);
     if (body.type.toLowerCase() !== TYPE.toLowerCase()) {
-      throw badRequest('InvalidResourceType', `The resource type '${body.type}' is not supported; use '${TYPE}'.`, 'type');
+      throw badRequest(
+        'InvalidResourceType',
+        `The resource type '${body.type}' is not supported; use '${TYPE}'.`,
+        'type',
+      );
     }
     if (!NAME_RULES.registry.pattern.test(body.name)) {
       return {
@@ -248,7 +277,9 @@ export class RegistriesService {
         },
       };
     }
-    const taken = (await this.ds.query(`SELECT 1 FROM registries WHERE lower(name) = lower($1)`, [body.name])) as unknown[];
+    const taken = (await this.ds.query(`SELECT 1 FROM registries WHERE lower(name) = lower($1)`, [
+      body.name,
+    ])) as unknown[];
     return {
       status: 200,
       body: taken.length
@@ -262,7 +293,12 @@ export class RegistriesService {
     const row = await this.records.get(ctx.subscriptionId, rg, name, { live: true });
     const tier = this.tiers.tier(row.sku);
     const u = await this.records.usage(row);
-    const count = (n: string, limit: number, current: number): Record<string, unknown> => ({ name: n, limit, currentValue: current, unit: 'Count' });
+    const count = (n: string, limit: number, current: number): Record<string, unknown> => ({
+      name: n,
+      limit,
+      currentValue: current,
+      unit: 'Count',
+    });
     return {
       status: 200,
       body: {
@@ -313,13 +349,19 @@ export class RegistriesService {
     )) as Array<{ name: string; encrypted_value: string }>;
     return {
       username: row.name,
-      passwords: creds.map((c) => ({ name: c.name, value: this.secrets.open(ENVELOPE_PURPOSE.adminPassword, c.encrypted_value) })),
+      passwords: creds.map((c) => ({
+        name: c.name,
+        value: this.secrets.open(ENVELOPE_PURPOSE.adminPassword, c.encrypted_value),
+      })),
     };
   }
 
   private requireAdmin(row: RegistryRow): void {
     if (!row.admin_user_enabled) {
-      throw badRequest('AdminUserDisabled', `The admin user of registry '${row.name}' is disabled; enable adminUserEnabled first.`);
+      throw badRequest(
+        'AdminUserDisabled',
+        `The admin user of registry '${row.name}' is disabled; enable adminUserEnabled first.`,
+      );
     }
   }
 
@@ -359,7 +401,11 @@ export class RegistriesService {
   private sku(value: string): SkuName {
     const sku = skuNamed(value);
     if (!sku) {
-      throw badRequest('InvalidSkuName', `The SKU '${value}' is not supported; use one of Basic, Standard, Premium.`, 'sku.name');
+      throw badRequest(
+        'InvalidSkuName',
+        `The SKU '${value}' is not supported; use one of Basic, Standard, Premium.`,
+        'sku.name',
+      );
     }
     return sku;
   }
@@ -379,7 +425,11 @@ export class RegistriesService {
 
   private refuseIdentity(identity: { type?: string } | undefined): void {
     if (identity?.type && identity.type !== 'None') {
-      throw badRequest('ManagedIdentityNotSupported', 'Berth registries have no managed identities; use identity type None.', 'identity.type');
+      throw badRequest(
+        'ManagedIdentityNotSupported',
+        'Berth registries have no managed identities; use identity type None.',
+        'identity.type',
+      );
     }
   }
 
@@ -395,11 +445,20 @@ function pickProperties(p: RegistryProperties | undefined): Record<string, unkno
   if (!p) return {};
   const { adminUserEnabled: _a, anonymousPullEnabled: _b, policies: _c, encryption, ...rest } = p;
   if (encryption?.status === 'enabled') {
-    throw badRequest('CustomerManagedKeyNotSupported', 'Berth does not support customer-managed key encryption.', 'properties.encryption');
+    throw badRequest(
+      'CustomerManagedKeyNotSupported',
+      'Berth does not support customer-managed key encryption.',
+      'properties.encryption',
+    );
   }
   if (rest.networkRuleSet) {
     const ipRules = (rest.networkRuleSet.ipRules ?? []).map((r) => {
-      if (!isIpv4Rule(r.value)) throw badRequest('InvalidIpRule', `'${r.value}' is not an IPv4 address or CIDR.`, 'properties.networkRuleSet.ipRules');
+      if (!isIpv4Rule(r.value))
+        throw badRequest(
+          'InvalidIpRule',
+          `'${r.value}' is not an IPv4 address or CIDR.`,
+          'properties.networkRuleSet.ipRules',
+        );
       return { action: 'Allow', value: r.value };
     });
     rest.networkRuleSet = { defaultAction: rest.networkRuleSet.defaultAction, ipRules };

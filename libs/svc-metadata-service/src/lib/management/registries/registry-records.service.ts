@@ -32,7 +32,11 @@ export class RegistryRecords {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
 
   /** The resource group's id; 404 ResourceGroupNotFound when the subscription has no such group. */
-  async resourceGroup(sub: string, rg: string, db: Db = this.ds): Promise<{ id: string; name: string; location: string }> {
+  async resourceGroup(
+    sub: string,
+    rg: string,
+    db: Db = this.ds,
+  ): Promise<{ id: string; name: string; location: string }> {
     const [row] = (await db.query(
       `SELECT id, name, location FROM resource_groups WHERE subscription_id = $1 AND lower(name) = lower($2)`,
       [sub, rg],
@@ -53,7 +57,12 @@ export class RegistryRecords {
   }
 
   /** The registry; 404 ResourceNotFound when absent. `live` also refuses one being deleted (409). */
-  async get(sub: string, rg: string, name: string, opts: { db?: Db; lock?: boolean; live?: boolean } = {}): Promise<RegistryRow> {
+  async get(
+    sub: string,
+    rg: string,
+    name: string,
+    opts: { db?: Db; lock?: boolean; live?: boolean } = {},
+  ): Promise<RegistryRow> {
     const row = await this.find(sub, rg, name, opts.db ?? this.ds, opts.lock ?? false);
     if (!row) throw resourceNotFound('Microsoft.ContainerRegistry/registries', name, rg);
     if (opts.live && row.provisioning_state === 'Deleting') {
@@ -96,8 +105,14 @@ export class RegistryRecords {
               (SELECT count(*) FROM replications WHERE registry_id = $1)::int AS replications`,
       [row.id],
     )) as Array<{ webhooks: number; tokens: number; scope_maps: number; replications: number }>;
-    return { ...settingsUsage(row), storageBytes: await this.storageBytes(row.id, db), webhooks: c?.webhooks ?? 0,
-      tokens: c?.tokens ?? 0, scopeMaps: c?.scope_maps ?? 0, replications: c?.replications ?? 0 };
+    return {
+      ...settingsUsage(row),
+      storageBytes: await this.storageBytes(row.id, db),
+      webhooks: c?.webhooks ?? 0,
+      tokens: c?.tokens ?? 0,
+      scopeMaps: c?.scope_maps ?? 0,
+      replications: c?.replications ?? 0,
+    };
   }
 }
 
