@@ -102,8 +102,15 @@ export class RegistryPusher {
     return { ...(this.authorization ? { authorization: this.authorization } : {}), ...extra };
   }
 
-  /** Pushes a small unique image as `repo:tag`; resolves with the manifest's digest and size. */
-  async push(repo: string, tag: string): Promise<{ digest: string; size: number; mediaType: string }> {
+  /**
+   * Pushes a small unique image as `repo:tag`; resolves with the manifest's digest and size. `manifestHeaders` go on
+   * the manifest PUT only (a `traceparent`, say: the request whose trace the push event continues).
+   */
+  async push(
+    repo: string,
+    tag: string,
+    manifestHeaders: Record<string, string> = {},
+  ): Promise<{ digest: string; size: number; mediaType: string }> {
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', nonce: randomUUID() }));
     const layer = randomBytes(64);
     for (const blob of [config, layer]) {
@@ -127,7 +134,7 @@ export class RegistryPusher {
     );
     const put = await httpCall(`${this.baseUrl}/v2/${repo}/manifests/${tag}`, {
       method: 'PUT',
-      headers: this.headers({ 'content-type': mediaType }),
+      headers: this.headers({ ...manifestHeaders, 'content-type': mediaType }),
       body: manifest,
       timeoutMs: 15000,
     });

@@ -11,6 +11,8 @@ import {
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { RegistryPusher } from './events-helpers';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@berth/telemetry';
 
 /**
@@ -18,6 +20,8 @@ import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@berth/
  * an OTLP receiver in the test collects what they export.
  */
 const SERVER = 2;
+const PRODUCER = 4;
+const CONSUMER = 5;
 const PG_SCOPE = '@opentelemetry/instrumentation-pg';
 const NEST_SCOPE = '@opentelemetry/instrumentation-nestjs-core';
 const HTTP_SCOPE = '@opentelemetry/instrumentation-http';
@@ -206,6 +210,7 @@ describe('telemetry of services run as processes', () => {
 });
 
 describe('telemetry of the embedded default (one process)', () => {
+  const operator = { id: randomUUID(), secret: randomBytes(24).toString('base64url') };
   let receiver: OtlpReceiver;
   let dataDir: string;
   let berth: ServiceProcess;
@@ -219,6 +224,8 @@ describe('telemetry of the embedded default (one process)', () => {
       {
         BERTH_DATA_DIR: dataDir,
         BERTH_DATABASE_URL: '',
+        BERTH_BOOTSTRAP_CLIENT_ID: operator.id,
+        BERTH_BOOTSTRAP_CLIENT_SECRET: operator.secret,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_BSP_SCHEDULE_DELAY: '200',
@@ -248,5 +255,26 @@ describe('telemetry of the embedded default (one process)', () => {
     expect(
       sample(page.body, 'http_server_request_duration_count', { http_route: '/v2/*', service_name: 'berth' }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a push is one trace in one process: the request, Postgres, the relay (in-process bus) and the dispatcher', async () => {
+    const caller = traceparent();
+    const auth = `Basic ${Buffer.from(`${operator.id}:${operator.secret}`).toString('base64')}`;
+    await new RegistryPusher(berth.url, auth).push('traced/app', 'v1', { traceparent: caller.header });
+    const spans = await pollUntil(
+      'the push spans from the request to the consumer',
+      () => Promise.resolve(receiver.spans().filter((s) => s.traceId === caller.traceId)),
+      (s) =>
+        s.some((x) => x.kind === SERVER) &&
+        s.some((x) => x.scope === PG_SCOPE) &&
+        s.some((x) => x.kind === PRODUCER && x.attributes['messaging.system'] === 'in_process') &&
+        s.some((x) => x.kind === CONSUMER && x.attributes['messaging.consumer.group.name'] === 'webhook-dispatcher'),
+      { timeoutMs: 30000 },
+    );
+    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['berth']));
+    const ids = new Set(spans.map((s) => s.spanId));
+    const roots = spans.filter((s) => !ids.has(s.parentSpanId ?? ''));
+    expect(roots).toHaveLength(1);
+    expect(roots[0]).toMatchObject({ kind: SERVER, parentSpanId: caller.spanId });
   });
 });
