@@ -1,7 +1,8 @@
 /**
  * Cuts a byte stream into parts of exactly `partSize` bytes while holding at most one partial part. Small
- * chunks are copied into a buffer that grows geometrically up to `partSize` (so a 3-byte append does not
- * allocate a whole part); a chunk that covers a whole part on its own is passed through without a copy.
+ * chunks are copied into a buffer of 256 KiB first (so a 3-byte append does not allocate a whole part); once that
+ * is not enough the buffer becomes a whole part at once, so each byte of a large upload is copied once, not again
+ * at every doubling. A chunk that covers a whole part on its own is passed through without a copy.
  */
 export class PartCutter {
   private buffer: Buffer | undefined;
@@ -52,7 +53,7 @@ export class PartCutter {
   private reserve(needed: number): void {
     const capacity = this.buffer?.length ?? 0;
     if (needed <= capacity) return;
-    let next = Math.max(capacity * 2, 256 * 1024, needed);
+    let next = capacity === 0 ? Math.max(256 * 1024, needed) : this.partSize;
     if (next > this.partSize) next = this.partSize;
     const grown = Buffer.allocUnsafe(next);
     if (this.buffer) this.buffer.copy(grown, 0, 0, this.filled);

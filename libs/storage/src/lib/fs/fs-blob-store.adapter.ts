@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -155,17 +155,23 @@ export class FsBlobStore implements BlobStore {
       const uploadId = randomUUID();
       const dir = this.abs(uploadPrefix(registryId, uploadId));
       await mkdir(dir, { recursive: true });
-      // started-at first, data last: an upload exists once its data file does, and then it has a start time.
-      await writeDurably(path.join(dir, STARTED_AT_FILE), JSON.stringify({ startedAt: new Date().toISOString() }));
-      await writeDurably(path.join(dir, DATA_FILE), '');
-      await fsyncDir(dir);
-      await fsyncDir(path.dirname(dir));
+      // started-at first, data last: an upload exists once its data file does, and then it has a start time (a
+      // torn or missing started-at file falls back to the folder's time). Not fsynced here: an upload that has no
+      // bytes yet and is lost in a crash costs the client a new POST. The first append that adds bytes makes the
+      // folder durable; a monolithic put never needs it (the commit makes the blob durable).
+      await writeFile(path.join(dir, STARTED_AT_FILE), JSON.stringify({ startedAt: new Date().toISOString() }), { flag: 'wx' });
+      await writeFile(path.join(dir, DATA_FILE), '', { flag: 'wx' });
       this.hashers.start(uploadKey(registryId, uploadId));
       return { uploadId };
     });
   }
 
   appendUpload(registryId: string, uploadId: string, body: Readable, expectedOffset: number): Promise<number> {
+    return this.append(registryId, uploadId, body, expectedOffset, true);
+  }
+
+  /** `durable`: whether an acknowledged first append must survive a crash (not for a put's private upload). */
+  private append(registryId: string, uploadId: string, body: Readable, expectedOffset: number, durable: boolean): Promise<number> {
     return this.guard(async () => {
       const dir = this.uploadDir(registryId, uploadId);
       let handle: FileHandle;
@@ -188,6 +194,12 @@ export class FsBlobStore implements BlobStore {
             position += chunk.length;
           }
           if (position !== size) await handle.datasync();
+          if (durable && size === 0 && position > 0) {
+            // The upload's folder and data file were created without fsyncs (beginUpload): make them durable
+            // once they hold acknowledged bytes.
+            await fsyncDir(dir);
+            await fsyncDir(path.dirname(dir));
+          }
         } catch (err) {
           // All or nothing: forget the (now ahead) running hash and cut the file back to where it was.
           this.hashers.forget(key);
@@ -281,7 +293,7 @@ export class FsBlobStore implements BlobStore {
       // The algorithm is known up front, so even sha512 takes the fast path.
       this.hashers.start(uploadKey(registryId, uploadId), parsed.algorithm);
       try {
-        await this.appendUpload(registryId, uploadId, body, 0);
+        await this.append(registryId, uploadId, body, 0, false);
         return await this.commitUpload(registryId, uploadId, digest);
       } catch (err) {
         await this.abortUpload(registryId, uploadId).catch(() => undefined);
@@ -369,16 +381,6 @@ async function writeFully(handle: FileHandle, chunk: Buffer, position: number): 
   while (written < chunk.length) {
     const { bytesWritten } = await handle.write(chunk, written, chunk.length - written, position + written);
     written += bytesWritten;
-  }
-}
-
-async function writeDurably(file: string, content: string): Promise<void> {
-  const handle = await open(file, 'wx');
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -315,6 +315,34 @@ describe.each([
     expect(blobs.rowCount).toBe(0);
   });
 
+  it('POST then one PUT with the whole body: a mismatch discards the upload, a match stores and links it once', async () => {
+    const content = randomBytes(300_000);
+    const wrong = sha256(Buffer.from('not these bytes'));
+    const first = String((await req('POST', '/v2/mono/put/blobs/uploads/')).headers.get('location'));
+    const bad = await req('PUT', `${first}?digest=${wrong}`, { body: content, headers: octet });
+    expect([bad.status, bad.json().errors[0]?.code]).toEqual([400, 'DIGEST_INVALID']);
+    expect(await links(wrong)).toBe(0);
+    expect(await links(sha256(content))).toBe(0);
+    expect((await req('GET', first)).status).toBe(404);
+
+    const second = String((await req('POST', '/v2/mono/put/blobs/uploads/')).headers.get('location'));
+    // A body shorter than its declared length is refused and stores nothing.
+    const short = await req('PUT', `${second}?digest=${sha256(content)}`, {
+      body: content.subarray(1),
+      headers: { ...octet, 'content-range': `0-${content.length - 1}` },
+    });
+    expect(short.status).toBeGreaterThanOrEqual(400);
+    expect(await links(sha256(content))).toBe(0);
+
+    const third = String((await req('POST', '/v2/mono/put/blobs/uploads/')).headers.get('location'));
+    const ok = await req('PUT', `${third}?digest=${sha256(content)}`, { body: content, headers: octet });
+    expect([ok.status, ok.headers.get('docker-content-digest')]).toEqual([201, sha256(content)]);
+    expect(await links(sha256(content))).toBe(1);
+    expect((await req('GET', third)).status).toBe(404);
+    const head = await req('HEAD', `/v2/mono/put/blobs/${sha256(content)}`);
+    expect([head.status, head.headers.get('content-length')]).toEqual([200, String(content.length)]);
+  });
+
   it('unknown, malformed and foreign upload ids are BLOB_UPLOAD_UNKNOWN', async () => {
     const post = await req('POST', '/v2/mine/blobs/uploads/');
     const uuid = String(post.headers.get('docker-upload-uuid'));

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isRepositoryName, isSupportedAlgorithm, parseContentRange, parseDigest, RegistryError } from '@berth/oci';
-import { BLOB_STORES, isStorageError, type BlobStore, type BlobStores } from '@berth/storage';
+import { BLOB_STORES, isStorageError, type BlobInfo, type BlobStore, type BlobStores } from '@berth/storage';
 import type { FastifyReply } from 'fastify';
 import type { RegistryRef } from '../registry/registry-ref';
 import { RepositoryRecords } from '../registry/repository-records.service';
@@ -140,28 +140,49 @@ export class UploadsHandler {
     const declared = contentLength(req);
     const store = this.storeOf(session);
     await this.locked(session, reply, async () => {
+      let whole = false;
+      let body: LengthGuard | undefined;
       if (range || hasBody(req)) {
         const current = await this.currentSize(store, session);
         if (range && range.start !== current) throw outOfOrder(reply, session, current);
-        const body = requestBody(req, range ? range.end - range.start + 1 : declared);
-        await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
+        body = requestBody(req, range ? range.end - range.start + 1 : declared);
+        // POST then one PUT with every byte (the usual "monolithic" push): the body goes straight to its
+        // content-addressed place (S3: one multipart upload, no segments, state or server-side assembly), and the
+        // still empty upload is dropped once the blob is linked.
+        whole = current === 0;
+        if (!whole) await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
       }
-      let info;
-      try {
-        info = await store.commitUpload(session.registryId, session.storageUploadId, digest);
-      } catch (err) {
-        if (isStorageError(err, 'DIGEST_MISMATCH')) {
-          // Best effort: the expiry sweep removes what a failure here leaves behind.
-          await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
-          await this.sessions.delete(session.id, session.registryId).catch(() => undefined);
-        }
-        throw toRegistryError(err);
-      }
+      const info = await this.verified(session, body, () =>
+        whole && body
+          ? store.putBlob(session.registryId, body, digest)
+          : store.commitUpload(session.registryId, session.storageUploadId, digest),
+      );
       await this.links.recordAndLink(registry.id, route.name, info, session.region, (em) =>
         this.sessions.delete(session.id, session.registryId, em),
       );
+      if (whole) await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
     });
     await blobCreated(reply, route.name, digest);
+  }
+
+  /**
+   * Runs the step that verifies the digest over every byte (a commit, or a whole-body put). A mismatch discards the
+   * upload, as distribution does (its `PutBlobUploadComplete` cancels the upload when the commit fails); a body
+   * that broke its declared length is SIZE_INVALID.
+   */
+  private async verified(session: UploadSession, body: LengthGuard | undefined, step: () => Promise<BlobInfo>): Promise<BlobInfo> {
+    try {
+      return await step();
+    } catch (err) {
+      if (body?.error) throw body.error;
+      if (isStorageError(err, 'DIGEST_MISMATCH')) {
+        // Best effort: the expiry sweep removes what a failure here leaves behind.
+        const store = this.storeOf(session);
+        await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
+        await this.sessions.delete(session.id, session.registryId).catch(() => undefined);
+      }
+      throw toRegistryError(err);
+    }
   }
 
   /** `DELETE <upload>` → 204: the stored bytes and the session are removed (spec main end-14). */
