@@ -38,11 +38,29 @@ export interface VerifiedRegistryToken<C> {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
+ * Verified registry access tokens kept in memory (the data plane sees the same token on every request of a
+ * client): at most this many, each only until its `exp` (never the clock tolerance beyond it), and only tokens
+ * short enough that the cache stays small (about 4 MiB at most).
+ */
+const VERIFIED_CACHE_MAX = 2048;
+const VERIFIED_CACHE_MAX_TOKEN_CHARS = 2048;
+
+interface VerifiedAccessEntry {
+  readonly verified: VerifiedRegistryToken<RegistryAccessClaims>;
+  readonly registryId: string;
+  readonly audience: string;
+  readonly expiresAtMs: number;
+}
+
+/**
  * Verifies Berth's tokens against its own key set (see @berth/auth verifyToken for what is checked). Every
  * failure is a TokenInvalidError; callers answer 401 and log the reason, never the token.
  */
 @Injectable()
 export class TokenVerifier {
+  /** Registry access tokens that verified, by the exact token string (see VERIFIED_CACHE_MAX). */
+  private readonly verifiedAccess = new Map<string, VerifiedAccessEntry>();
+
   constructor(
     private readonly keys: SigningKeys,
     private readonly registries: RegistryDirectory,
@@ -90,11 +108,43 @@ export class TokenVerifier {
     return this.verifyRegistryToken<RegistryRefreshClaims>(token, registry, 'registry_refresh');
   }
 
-  /** Verifies a registry access token for `registry`; the frontend then checks `claims.access` per request. */
+  /**
+   * Verifies a registry access token for `registry`; the frontend then checks `claims.access` per request. A token
+   * that verified before is answered from memory until its `exp`, after the same registry checks (the registry
+   * still exists, is the one the token names, and has the login server the token is for); the signature and the
+   * claims are what the cache saves, since they cannot change for the same string.
+   */
   async verifyRegistryAccessToken(token: string, registry: RegistryIdRef): Promise<VerifiedRegistryToken<RegistryAccessClaims>> {
+    const hit = this.verifiedAccess.get(token);
+    if (hit) {
+      if (Date.now() < hit.expiresAtMs) {
+        const facts = await this.registries.byId(registry.id);
+        if (facts && facts.id === hit.registryId && facts.canonicalLoginServer === hit.audience) return hit.verified;
+      } else {
+        this.verifiedAccess.delete(token);
+      }
+    }
     const verified = await this.verifyRegistryToken<RegistryAccessClaims>(token, registry, 'registry_access');
     if (!Array.isArray(verified.claims.access)) throw new TokenInvalidError('claims');
+    this.remember(token, verified);
     return verified;
+  }
+
+  private remember(token: string, verified: VerifiedRegistryToken<RegistryAccessClaims>): void {
+    const exp = verified.claims.exp;
+    if (token.length > VERIFIED_CACHE_MAX_TOKEN_CHARS || typeof exp !== 'number') return;
+    if (this.verifiedAccess.size >= VERIFIED_CACHE_MAX) {
+      const now = Date.now();
+      for (const [k, e] of this.verifiedAccess) if (e.expiresAtMs <= now) this.verifiedAccess.delete(k);
+      // Still full: drop the oldest entry (a Map iterates in insertion order).
+      if (this.verifiedAccess.size >= VERIFIED_CACHE_MAX) this.verifiedAccess.delete(this.verifiedAccess.keys().next().value as string);
+    }
+    this.verifiedAccess.set(token, {
+      verified,
+      registryId: verified.claims.rid,
+      audience: verified.claims.aud,
+      expiresAtMs: exp * 1000,
+    });
   }
 
   private async verifyRegistryToken<C extends RegistryRefreshClaims | RegistryAccessClaims>(
