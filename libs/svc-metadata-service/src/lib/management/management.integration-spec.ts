@@ -552,6 +552,11 @@ describe('management API', () => {
     expect(started.status).toBe(202);
     expect((await waitLocation(started.headers.get('location'))).status).toBe(200);
     expect(await tagDigest(reg, 'copied/app', 'v1')).toBe(digest);
+    const usages = await call('GET', `${P}/registries/${reg}/listUsages?${V}`);
+    const size = usages
+      .json<{ value: Array<{ name: string; currentValue: number }> }>()
+      .value.find((u) => u.name === 'Size');
+    expect(size?.currentValue).toBe(img.config.length + img.layer.length + img.manifest.length);
     const [target] = (await ds.query(`SELECT id FROM registries WHERE name = $1`, [reg])) as Array<{ id: string }>;
     expect(
       await stores.get('eastus').stat({ registryId: target?.id ?? '', digest: digestOf(img.layer) }),

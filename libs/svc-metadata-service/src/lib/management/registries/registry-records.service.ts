@@ -86,11 +86,13 @@ export class RegistryRecords {
     )) as RegistryRow[];
   }
 
-  /** Bytes stored: blobs plus manifests (geo-replicas count once, as ACR's limit does). */
+  /**
+   * Bytes stored: blobs plus manifests (geo-replicas count once, as ACR's limit does), from the `usage_counters` rows
+   * `storage_bytes:<n>` that triggers keep current in every writing transaction (migration StorageUsageCounters).
+   */
   async storageBytes(registryId: string, db: Db = this.ds): Promise<number> {
     const [row] = (await db.query(
-      `SELECT (SELECT coalesce(sum(size), 0) FROM blobs WHERE registry_id = $1)
-            + (SELECT coalesce(sum(size), 0) FROM manifests WHERE registry_id = $1) AS bytes`,
+      `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
       [registryId],
     )) as Array<{ bytes: string }>;
     return Number(row?.bytes ?? 0);
