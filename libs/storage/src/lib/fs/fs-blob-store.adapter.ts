@@ -150,20 +150,25 @@ export class FsBlobStore implements BlobStore {
   }
 
   beginUpload(registryId: string): Promise<UploadHandle> {
-    return this.guard(async () => {
-      assertRegistryId(registryId);
-      const uploadId = randomUUID();
-      const dir = this.abs(uploadPrefix(registryId, uploadId));
-      await mkdir(dir, { recursive: true });
-      // started-at first, data last: an upload exists once its data file does, and then it has a start time (a
-      // torn or missing started-at file falls back to the folder's time). Not fsynced here: an upload that has no
-      // bytes yet and is lost in a crash costs the client a new POST. The first append that adds bytes makes the
-      // folder durable; a monolithic put never needs it (the commit makes the blob durable).
+    return this.guard(() => this.createUpload(registryId, true));
+  }
+
+  /** A new upload folder; `startedAt` false for a put's private upload (the folder's time serves for expiry). */
+  private async createUpload(registryId: string, startedAt: boolean): Promise<UploadHandle> {
+    assertRegistryId(registryId);
+    const uploadId = randomUUID();
+    const dir = this.abs(uploadPrefix(registryId, uploadId));
+    await mkdir(dir, { recursive: true });
+    // started-at first, data last: an upload exists once its data file does, and then it has a start time (a
+    // torn or missing started-at file falls back to the folder's time). Not fsynced here: an upload that has no
+    // bytes yet and is lost in a crash costs the client a new POST. The first append that adds bytes makes the
+    // folder durable; a monolithic put never needs it (the commit makes the blob durable).
+    if (startedAt) {
       await writeFile(path.join(dir, STARTED_AT_FILE), JSON.stringify({ startedAt: new Date().toISOString() }), { flag: 'wx' });
-      await writeFile(path.join(dir, DATA_FILE), '', { flag: 'wx' });
-      this.hashers.start(uploadKey(registryId, uploadId));
-      return { uploadId };
-    });
+    }
+    await writeFile(path.join(dir, DATA_FILE), '', { flag: 'wx' });
+    this.hashers.start(uploadKey(registryId, uploadId));
+    return { uploadId };
   }
 
   appendUpload(registryId: string, uploadId: string, body: Readable, expectedOffset: number): Promise<number> {
@@ -289,7 +294,7 @@ export class FsBlobStore implements BlobStore {
   putBlob(registryId: string, body: Readable, digest: string): Promise<BlobInfo> {
     return this.guard(async () => {
       const parsed = parseDigest(digest);
-      const { uploadId } = await this.beginUpload(registryId);
+      const { uploadId } = await this.createUpload(registryId, false);
       // The algorithm is known up front, so even sha512 takes the fast path.
       this.hashers.start(uploadKey(registryId, uploadId), parsed.algorithm);
       try {

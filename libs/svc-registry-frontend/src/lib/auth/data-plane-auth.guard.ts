@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import type { FastifyRequest } from 'fastify';
 import { DataPlaneLimits } from '../limits/data-plane-limits.service';
 import { RegistryResolver } from '../registry/registry-resolver.service';
-import { attachAccess } from './data-plane-access';
+import { attachAccess, type DataPlaneAccess } from './data-plane-access';
 import { DataPlaneAuthorizer } from './data-plane-authorizer.service';
 import { requiredAccess } from './required-access.util';
 
@@ -30,12 +30,21 @@ export class DataPlaneAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const path = req.url.split('?')[0] ?? '';
     if (!DATA_PLANE.test(path)) return true;
+    await this.authorizeRequest(req, path);
+    return true;
+  }
+
+  /**
+   * Authorizes one data-plane request (`path`: its path without the query) and attaches what the caller may do;
+   * throws the RegistryError to answer otherwise. Also what the GET/HEAD fast path (V2FastPath) runs.
+   */
+  async authorizeRequest(req: FastifyRequest, path: string): Promise<DataPlaneAccess> {
     const required = requiredAccess(req.method, path, (req.query ?? {}) as Record<string, unknown>);
     const registry = await this.registries.resolve(req.headers.host);
     const access = await this.authorizer.authorize(req, registry, required);
     // The registry-wide request rate was counted before (LimitsHook); the caller's own share is counted now that it is known.
     await this.limits.checkIdentity(registry, access.subject, this.limits.categories(req.method, path));
     attachAccess(req, access);
-    return true;
+    return access;
   }
 }

@@ -10,6 +10,7 @@ import { TokenRouteForwarder } from './token-route-forwarder';
 /** Authentication and authorization of the data plane (`/v2`, `/acr/v1`), and `/oauth2/*` forwarding in distributed mode. */
 @Module({
   imports: [IdentityModule, RegistryContextModule, LimitsModule],
-  providers: [DataPlaneAuthorizer, TokenRouteForwarder, { provide: APP_GUARD, useClass: DataPlaneAuthGuard }],
+  providers: [DataPlaneAuthorizer, TokenRouteForwarder, DataPlaneAuthGuard, { provide: APP_GUARD, useExisting: DataPlaneAuthGuard }],
+  exports: [DataPlaneAuthGuard],
 })
 export class DataPlaneAuthModule {}
