@@ -1,9 +1,14 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { BerthConfig } from '@berth/config';
+import { DATA_SOURCE } from '@berth/db';
+import { BERTH_CONFIG } from '@berth/platform';
+import { TierCatalog } from '@berth/tiers';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
 import { ArmError, resourceNotFound } from '../arm/arm-error';
 import { parseBody, type Shape } from '../arm/body-shape.util';
-import type { OperationsService } from '../arm/operations.service';
-import type { RegistryRecords, RegistryRow } from '../registries/registry-records.service';
+import { OperationsService } from '../arm/operations.service';
+import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
 
 /** A row of a registry child table: every one has a name (unique per registry, ignoring case). */
 export interface ChildRow {
@@ -14,16 +19,20 @@ export interface ChildRow {
 /**
  * What the registry child resources (replications, webhooks, scope maps, tokens) share: list, get and delete by
  * case-insensitive name within the registry, the tier's count limit, and the LRO-shaped 201 of a creation. Every
- * query is scoped by the registry id the caller's subscription and resource group resolved to.
+ * query is scoped by the registry id the caller's subscription and resource group resolved to. Subclasses inherit
+ * the constructor (and its injections).
  */
+@Injectable()
 export abstract class RegistryChildService<Row extends ChildRow> {
   protected abstract readonly table: 'replications' | 'webhooks' | 'scope_maps' | 'tokens';
   protected abstract readonly type: string;
 
-  protected constructor(
-    protected readonly ds: DataSource,
+  constructor(
+    @Inject(DATA_SOURCE) protected readonly ds: DataSource,
+    @Inject(BERTH_CONFIG) protected readonly config: BerthConfig,
     protected readonly records: RegistryRecords,
     protected readonly operations: OperationsService,
+    protected readonly tiers: TierCatalog,
   ) {}
 
   protected abstract toResource(reg: RegistryRow, row: Row): Record<string, unknown>;

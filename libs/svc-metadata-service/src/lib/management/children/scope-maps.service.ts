@@ -1,14 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { parseScopeMapAction } from '@berth/auth';
-import { DATA_SOURCE } from '@berth/db';
-import { TierCatalog } from '@berth/tiers';
-import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
 import { badRequest, conflict } from '../arm/arm-error';
 import { arr, obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, iso, systemData } from '../arm/arm-names.util';
-import { OperationsService } from '../arm/operations.service';
-import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
+import type { RegistryRow } from '../registries/registry-records.service';
 import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/scopeMaps';
@@ -48,15 +44,6 @@ interface Body {
 export class ScopeMapsService extends RegistryChildService<ScopeMapRow> {
   protected readonly table = 'scope_maps';
   protected readonly type = TYPE;
-
-  constructor(
-    @Inject(DATA_SOURCE) ds: DataSource,
-    records: RegistryRecords,
-    private readonly tiers: TierCatalog,
-    operations: OperationsService,
-  ) {
-    super(ds, records, operations);
-  }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     checkName('scopeMap', name);

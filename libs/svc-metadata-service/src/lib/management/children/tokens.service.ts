@@ -1,14 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATA_SOURCE } from '@berth/db';
-import { TierCatalog } from '@berth/tiers';
 import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
 import { badRequest, resourceNotFound } from '../arm/arm-error';
 import { CREDENTIAL_SECRETS, type CredentialSecrets } from '../arm/arm-identity.port';
 import { obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, iso, parseChildId, systemData } from '../arm/arm-names.util';
-import { OperationsService } from '../arm/operations.service';
-import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
+import type { RegistryRow } from '../registries/registry-records.service';
 import { GENERATE_CREDENTIALS } from '../registries/registry.shapes';
 import { RegistryChildService } from './registry-child.service';
 
@@ -56,15 +53,7 @@ export class TokensService extends RegistryChildService<TokenRow> {
   protected readonly table = 'tokens';
   protected readonly type = TYPE;
 
-  constructor(
-    @Inject(DATA_SOURCE) ds: DataSource,
-    @Inject(CREDENTIAL_SECRETS) private readonly secrets: CredentialSecrets,
-    records: RegistryRecords,
-    private readonly tiers: TierCatalog,
-    operations: OperationsService,
-  ) {
-    super(ds, records, operations);
-  }
+  @Inject(CREDENTIAL_SECRETS) private readonly secrets!: CredentialSecrets;
 
   /** Tokens with their scope map's name (their scopeMapId is built from it). */
   protected override async rows(reg: RegistryRow): Promise<TokenRow[]> {

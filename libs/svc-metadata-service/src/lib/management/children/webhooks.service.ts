@@ -1,17 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { BerthConfig } from '@berth/config';
-import { DATA_SOURCE } from '@berth/db';
+import { Injectable } from '@nestjs/common';
 import { RegistryTopics, buildWebhookPingEvent, notifyOutbox, writeOutboxEvent } from '@berth/events';
-import { BERTH_CONFIG } from '@berth/platform';
 import { SsrfRefusedError, assertAllowedDestination } from '@berth/ssrf';
-import { TierCatalog } from '@berth/tiers';
-import type { DataSource } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
 import { badRequest } from '../arm/arm-error';
 import { TAGS, arr, map, obj, parseBody, readonly, str } from '../arm/body-shape.util';
 import { checkName, childId, normaliseLocation, systemData } from '../arm/arm-names.util';
-import { OperationsService } from '../arm/operations.service';
-import { RegistryRecords, type RegistryRow } from '../registries/registry-records.service';
+import type { RegistryRow } from '../registries/registry-records.service';
 import { RegistryChildService } from './registry-child.service';
 
 const TYPE = 'Microsoft.ContainerRegistry/registries/webhooks';
@@ -73,16 +67,6 @@ interface Body {
 export class WebhooksService extends RegistryChildService<WebhookRow> {
   protected readonly table = 'webhooks';
   protected readonly type = TYPE;
-
-  constructor(
-    @Inject(DATA_SOURCE) ds: DataSource,
-    @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
-    records: RegistryRecords,
-    private readonly tiers: TierCatalog,
-    operations: OperationsService,
-  ) {
-    super(ds, records, operations);
-  }
 
   async put(ctx: ArmContext, rg: string, registry: string, name: string): Promise<ArmResponse> {
     checkName('webhook', name);
