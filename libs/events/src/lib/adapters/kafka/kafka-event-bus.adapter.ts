@@ -15,7 +15,7 @@ import type {
   Subscription,
   TopicSpec,
 } from '../../event-bus.port';
-import { describeError, resolveBackoff, withTimeout } from '../../util/backoff.util';
+import { describeError, resolveBackoff, sleep, withTimeout } from '../../util/backoff.util';
 import {
   normalizeSubscription,
   normalizeTopicSpecs,
@@ -27,6 +27,9 @@ import { findKafkaErrorType, toBusError } from './kafka-errors.util';
 import type { KafkaEventBusOptions, KafkaLogLevel } from './kafka-event-bus.options';
 import { KafkaSubscription } from './kafka-subscription';
 import type { StartPins } from './kafka-subscription';
+
+/** Answers a broker gives while a new topic's partition leaders are still being elected. */
+const SETTLING_ERRORS = ['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION'];
 
 const LEVELS: Record<KafkaLogLevel, KafkaJsLogLevel> = {
   nothing: KafkaJsLogLevel.NOTHING,
@@ -286,8 +289,26 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  /** For partitions the group never committed: the current end offsets (see KafkaSubscription.start). */
+  /**
+   * For partitions the group never committed: the current end offsets (see KafkaSubscription.start). Right after
+   * a topic is created (by this process or another at the same moment), brokers may still answer "not the leader"
+   * or "leader not available" while the election settles: such answers are retried a few times, each on a fresh
+   * admin client (fresh metadata), before the subscribe fails.
+   */
   private async startPins(groupId: string, topics: string[]): Promise<StartPins> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readStartPins(groupId, topics);
+      } catch (err) {
+        const settling = SETTLING_ERRORS.some((type) => findKafkaErrorType(err, type));
+        if (!settling || attempt >= 6) throw err;
+        await sleep(Math.min(2_000, 100 * 2 ** attempt));
+        this.assertOpen();
+      }
+    }
+  }
+
+  private async readStartPins(groupId: string, topics: string[]): Promise<StartPins> {
     return this.withAdmin(`reading offsets of group "${groupId}"`, async (admin) => {
       const pins: StartPins = new Map();
       const committed = await admin.fetchOffsets({ groupId, topics });
