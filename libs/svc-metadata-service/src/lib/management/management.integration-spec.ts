@@ -360,6 +360,19 @@ describe('management API', () => {
     );
   });
 
+  it('gives the default registry system scope maps, and admin passwords when its admin user is enabled', async () => {
+    const dflt = `/subscriptions/${sub}/resourceGroups/berth/providers/Microsoft.ContainerRegistry/registries/dflt${suffix}`;
+    const maps = await call('GET', `${dflt}/scopeMaps?${V}`);
+    expect(maps.json<{ value: Array<{ name: string }> }>().value.map((m) => m.name)).toContain('_repositories_admin');
+    expect(code(await call('POST', `${dflt}/listCredentials?${V}`))).toBe('AdminUserDisabled');
+    expect((await call('PATCH', `${dflt}?${V}`, { properties: { adminUserEnabled: true } })).status).toBe(200);
+    const creds = await call('POST', `${dflt}/listCredentials?${V}`);
+    expect(creds.json<{ passwords: Array<{ name: string }> }>().passwords.map((p) => p.name)).toEqual([
+      'password',
+      'password2',
+    ]);
+  });
+
   it('enforces Basic limits: no replication, two webhooks; refuses SSRF destinations', async () => {
     const rep = await call('PUT', `${P}/registries/${reg}/replications/westeurope?${V}`, { location: 'westeurope' });
     expect(rep.status).toBe(400);
