@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../registry/prepared-query.util';
 import { RepositoryRecords } from '../registry/repository-records.service';
 
 
@@ -39,7 +40,9 @@ export class BlobLinks {
     readRegion: string,
     homeRegion: string,
   ): Promise<LinkedBlob | undefined> {
-    const rows = (await this.ds.query(
+    const rows = await preparedQuery<{ size: string; in_region: boolean }>(
+      this.ds,
+      'berth-blob-linked',
       `SELECT b.size::text AS size,
               EXISTS (SELECT 1 FROM blob_regions br
                        WHERE br.registry_id = b.registry_id AND br.digest = b.digest AND br.region = $4) AS in_region
@@ -48,7 +51,7 @@ export class BlobLinks {
          JOIN blobs b ON b.registry_id = rb.registry_id AND b.digest = rb.digest
         WHERE r.registry_id = $1 AND r.name = $2 AND rb.digest = $3`,
       [registryId, name, digest, readRegion],
-    )) as Array<{ size: string; in_region: boolean }>;
+    );
     const row = rows[0];
     if (!row) return undefined;
     return { digest, size: Number(row.size), region: row.in_region ? readRegion : homeRegion };
@@ -67,17 +70,19 @@ export class BlobLinks {
     then?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
     await this.ds.transaction(async (em) => {
-      await em.query(
-        `INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3) ON CONFLICT (registry_id, digest) DO NOTHING`,
-        [registryId, blob.digest, blob.size],
-      );
-      await em.query(
-        `INSERT INTO blob_regions (registry_id, digest, region) VALUES ($1, $2, $3)
-         ON CONFLICT (registry_id, digest, region) DO NOTHING`,
-        [registryId, blob.digest, region],
-      );
       const repo = await this.repositories.findOrCreate(registryId, name, em);
-      await this.insertLink(em, registryId, repo.id, blob.digest);
+      // One statement for the blob, its region and the link (the foreign keys are checked at its end).
+      await em.query(
+        `WITH blob AS (
+           INSERT INTO blobs (registry_id, digest, size) VALUES ($1, $2, $3) ON CONFLICT (registry_id, digest) DO NOTHING
+         ), region AS (
+           INSERT INTO blob_regions (registry_id, digest, region) VALUES ($1, $2, $4)
+           ON CONFLICT (registry_id, digest, region) DO NOTHING
+         )
+         INSERT INTO repository_blobs (repository_id, digest, registry_id) VALUES ($5, $2, $1)
+         ON CONFLICT (repository_id, digest) DO NOTHING`,
+        [registryId, blob.digest, blob.size, region, repo.id],
+      );
       if (then) await then(em);
     });
   }

@@ -10,6 +10,7 @@ import {
   type ManifestReference as ContentReference,
 } from '@berth/oci';
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../registry/prepared-query.util';
 import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
 import { ManifestConfigReader, chartIdentity, imagePlatform, type ImagePlatform } from './manifest-config.service';
 import { denied, manifestUnknown } from './manifest-errors.util';
@@ -150,11 +151,14 @@ export class ManifestsService {
   async get(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
     const ref = parseManifestReference(reference);
     const content = withContent ? 'm.content' : 'NULL::bytea AS content';
-    // One round trip on the hottest read path: the repository is resolved inside the query (a missing
-    // repository and a missing manifest are the same MANIFEST_UNKNOWN to the client).
+    // One round trip on the hottest read path, a prepared statement (one per shape): the repository is resolved
+    // inside the query (a missing repository and a missing manifest are the same MANIFEST_UNKNOWN to the client).
+    const shape = `${ref.kind}-${withContent ? 'get' : 'head'}`;
     const rows = (
       ref.kind === 'tag'
-        ? await this.ds.query(
+        ? await preparedQuery<ManifestRow>(
+            this.ds,
+            `berth-manifest-by-${shape}`,
             `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
                     rm.read_enabled AS manifest_read, t.read_enabled AS tag_read
                FROM repositories r
@@ -164,7 +168,9 @@ export class ManifestsService {
               WHERE r.registry_id = $1 AND r.name = $2 AND t.name = $3`,
             [registryId, repository, ref.tag],
           )
-        : await this.ds.query(
+        : await preparedQuery<ManifestRow>(
+            this.ds,
+            `berth-manifest-by-${shape}`,
             `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
                     rm.read_enabled AS manifest_read, NULL AS tag_read
                FROM repositories r

@@ -53,8 +53,13 @@ export class RepositoryRecords {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  /** The repository, created when missing (a push creates its repository). Safe under concurrency. */
+  /**
+   * The repository, created when missing (a push creates its repository). Safe under concurrency. Looks first (one
+   * statement when it exists, the common case of every push after the first).
+   */
   async findOrCreate(registryId: string, name: string, em: EntityManager = this.ds.manager): Promise<RepositoryRecord> {
+    const existing = await this.find(registryId, name, em);
+    if (existing) return existing;
     const inserted = (await em.query(
       `INSERT INTO repositories (registry_id, name) VALUES ($1, $2)
        ON CONFLICT (registry_id, name) DO NOTHING RETURNING ${COLUMNS}`,
