@@ -263,6 +263,13 @@ export function renderMarkdown(report: RunReport): string {
     '- **Client**: one Node process (`bench/`) speaking the OCI distribution API over raw `node:http` with keep-alive agents: ' +
       'the same requests for both registries. Blob data is the AES-128-CTR keystream of a per-blob seed (incompressible, ' +
       'generated in 1 MiB pieces while sent, never held whole); digests are computed once by streaming it through SHA-256.',
+    '- **Authentication**: Berth requires credentials on `/v2`, so the client authenticates like a docker client: the first ' +
+      'request\'s 401 Bearer challenge names the token realm (`/oauth2/token` on the registry\'s host; in distributed Berth the frontend ' +
+      'forwards it to `token-service`) and the service; the realm is asked, with the operator principal\'s Basic credentials ' +
+      '(BERTH_BOOTSTRAP_CLIENT_ID/SECRET), for a registry access token for `repository:<repo>:pull,push`, which every request then carries as ' +
+      '`Authorization: Bearer` until shortly before its `expires_in` (10 min), when it is fetched again (also after any 401). Tokens are fetched ' +
+      'outside the timed windows. **Distribution runs without authentication** (its default configuration), so Berth pays for verifying a token ' +
+      'and authorizing every request and Distribution does not.',
     `- **Push ${size(p.bigBytes)}** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, each round every registry in turn): monolithic = \`POST /blobs/uploads/\` then one \`PUT ?digest=\` carrying the whole blob; ` +
       `chunked = \`POST\`, \`PATCH\`es of ${size(p.chunkBytes)} with \`Content-Range\` (each answer's \`Range\` checked), then an empty \`PUT ?digest=\`. ` +
       'Timed from the POST to the 201 of the PUT (so it includes the registry\'s verification and commit). `sync` runs before and after each timed push (untimed; ' +
