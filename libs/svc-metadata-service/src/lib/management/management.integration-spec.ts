@@ -614,9 +614,12 @@ describe('management API', () => {
           .end();
         return;
       }
-      const blobs = new Map([img.config, img.layer].map((b) => [`/v2/team/tool/blobs/${digestOf(b)}`, b]));
+      const blobs = new Map([img.config, img.layer].map((b) => [`/storage/${digestOf(b)}`, b]));
       if (url.pathname === '/v2/team/tool/manifests/2.0')
         res.writeHead(200, { 'content-type': MediaTypes.OciManifest }).end(img.manifest);
+      // Blobs redirect to "object storage", as many registries do.
+      else if (url.pathname.startsWith('/v2/team/tool/blobs/'))
+        res.writeHead(307, { location: `/storage/${url.pathname.split('/').pop() ?? ''}` }).end();
       else if (blobs.has(url.pathname)) res.writeHead(200).end(blobs.get(url.pathname));
       else res.writeHead(404).end();
     });
@@ -640,6 +643,12 @@ describe('management API', () => {
         os: string;
       }>;
       expect(m).toEqual({ architecture: 'arm64', os: 'linux' });
+      const ssrf = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
+        source: { registryUri: 'http://169.254.169.254', sourceImage: 'x/y:1' },
+        targetTags: ['mirror/meta:1'],
+      });
+      expect(ssrf.status).toBe(400);
+      expect(code(ssrf)).toBe('InvalidImportSource');
       const denied = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
         source: {
           registryUri: `127.0.0.1:${port}`,

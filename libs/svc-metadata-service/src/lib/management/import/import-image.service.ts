@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import { MediaTypes, isRepositoryName, isTag, parseManifest, referencesOf, type ParsedManifest } from '@berth/oci';
-import { ROOT_LOGGER } from '@berth/platform';
+import type { BerthConfig } from '@berth/config';
+import { BERTH_CONFIG, ROOT_LOGGER } from '@berth/platform';
+import { SsrfRefusedError, assertAllowedDestination } from '@berth/ssrf';
 import { BLOB_STORES, type BlobStores } from '@berth/storage';
 import type { Logger } from 'pino';
 import { Readable } from 'node:stream';
@@ -74,6 +76,7 @@ export class ImportImageService {
     @Inject(BLOB_STORES) private readonly stores: BlobStores,
     @Inject(ARM_IDENTITY) private readonly identity: ArmIdentity,
     @Inject(ROOT_LOGGER) logger: Logger,
+    @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
     private readonly records: RegistryRecords,
     private readonly operations: OperationsService,
   ) {
@@ -145,7 +148,20 @@ export class ImportImageService {
       const src = await this.records.get(sub, m[2], m[3], { live: true });
       return new BerthSource(this.ds, this.stores, src, repository);
     }
-    return new OciSource(String(registryUri), repository, credentials);
+    const allow = this.config.webhookAllowedPrivate;
+    const source = new OciSource(String(registryUri), repository, (url) => this.vetSource(url, allow), credentials);
+    await this.vetSource(`${source.base}/v2/`, allow);
+    return source;
+  }
+
+  /** The SSRF guard of webhooks, with the same allow-list (BERTH_WEBHOOK_ALLOWED_PRIVATE), for import sources. */
+  private async vetSource(url: string, allow: readonly string[]): Promise<void> {
+    try {
+      await assertAllowedDestination(url, allow);
+    } catch (err) {
+      if (!(err instanceof SsrfRefusedError)) throw err;
+      throw badRequest('InvalidImportSource', `The import source is not allowed: ${err.message}`, 'source.registryUri');
+    }
   }
 
   private async refuseExistingTags(

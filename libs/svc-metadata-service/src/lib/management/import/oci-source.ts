@@ -18,6 +18,7 @@ const ACCEPT = [
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ].join(', ');
 const MANIFEST_TIMEOUT_MS = 30_000;
+const MAX_REDIRECTS = 5;
 
 /**
  * Any OCI registry over HTTP(S) as a client would pull: the distribution API, following a Bearer-token challenge
@@ -25,13 +26,19 @@ const MANIFEST_TIMEOUT_MS = 30_000;
  * (https, or http for loopback hosts) or a full `http(s)://` base URL; `docker.io` means Docker Hub.
  */
 export class OciSource implements ImageSource {
-  private readonly base: string;
+  /** The registry's base URL (`scheme://host[:port]`). */
+  readonly base: string;
   private readonly repository: string;
   private authorization?: string;
 
+  /**
+   * `vet` refuses a URL the server must not call (the SSRF guard); it sees every URL before it is fetched, the
+   * registry's, its token realm's and every redirect's.
+   */
   constructor(
     registryUri: string,
     repository: string,
+    private readonly vet: (url: string) => Promise<void>,
     private readonly credentials?: { username?: string; password: string },
   ) {
     let uri = registryUri.trim().replace(/\/+$/, '');
@@ -79,11 +86,11 @@ export class OciSource implements ImageSource {
 
   private async get(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
     const send = (): Promise<Response> =>
-      fetch(`${this.base}${path}`, {
-        headers: { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) },
-        redirect: 'follow',
+      this.fetchVetted(
+        `${this.base}${path}`,
+        { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) },
         signal,
-      });
+      );
     let res = await send();
     if (res.status !== 401) return res;
     const challenge = res.headers.get('www-authenticate') ?? '';
@@ -117,10 +124,11 @@ export class OciSource implements ImageSource {
     const url = new URL(realm, this.base);
     if (params['service']) url.searchParams.set('service', params['service']);
     url.searchParams.set('scope', params['scope'] ?? `repository:${this.repository}:pull`);
-    const res = await fetch(url, {
-      headers: this.credentials ? { authorization: this.basic() } : {},
-      signal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS),
-    });
+    const res = await this.fetchVetted(
+      url.toString(),
+      this.credentials ? { authorization: this.basic() } : {},
+      AbortSignal.timeout(MANIFEST_TIMEOUT_MS),
+    );
     if (res.status === 401 || res.status === 403) {
       throw badRequest(
         'ImportSourceUnauthorized',
@@ -133,6 +141,31 @@ export class OciSource implements ImageSource {
     const token = body.token ?? body.access_token;
     if (!token) throw new Error("the source registry's token endpoint returned no token");
     return token;
+  }
+
+  /**
+   * GET with every hop vetted by the SSRF guard: redirects (blob downloads often go to object storage) are followed
+   * by hand, at most MAX_REDIRECTS, each target checked first, and credentials are only sent to the first origin.
+   */
+  private async fetchVetted(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    let target = new URL(url);
+    const origin = target.origin;
+    for (let hop = 0; ; hop++) {
+      await this.vet(target.toString());
+      const sameOrigin = target.origin === origin;
+      const res = await fetch(target, {
+        headers: sameOrigin
+          ? headers
+          : Object.fromEntries(Object.entries(headers).filter(([k]) => k !== 'authorization')),
+        redirect: 'manual',
+        signal,
+      });
+      const location = res.headers.get('location');
+      if (res.status < 300 || res.status >= 400 || !location) return res;
+      await res.arrayBuffer().catch(() => undefined);
+      if (hop >= MAX_REDIRECTS) throw new Error('the source registry redirected too often');
+      target = new URL(location, target);
+    }
   }
 
   private basic(): string {
