@@ -121,7 +121,7 @@ describe('telemetry of services run as processes', () => {
         s.some((x) => x.kind === SERVER) &&
         s.some((x) => x.scope === PG_SCOPE) &&
         s.some((x) => x.scope === NEST_SCOPE),
-      { timeoutMs: 20000 },
+      { timeoutMs: 60000 },
     );
     const server = spans.find((s) => s.kind === SERVER && s.scope === HTTP_SCOPE);
     expect(server).toMatchObject({ service: 'registry-frontend', parentSpanId: caller.spanId, name: 'GET /v2/*' });
@@ -146,7 +146,7 @@ describe('telemetry of services run as processes', () => {
       'the PUT server span',
       () => Promise.resolve(spansOf(caller.traceId).filter((s) => s.kind === SERVER)),
       (s) => s.length > 0,
-      { timeoutMs: 20000 },
+      { timeoutMs: 60000 },
     );
     expect(JSON.stringify(server?.attributes)).not.toContain('s3cr3t');
     expect(server?.attributes['url.query']).toMatch(/^_state=REDACTED&digest=sha256(:|%3A)00$/);
@@ -248,7 +248,7 @@ describe('telemetry of the embedded default (one process)', () => {
       'spans of the request',
       () => Promise.resolve(receiver.spans().filter((s) => s.traceId === caller.traceId)),
       (s) => s.some((x) => x.kind === SERVER) && s.some((x) => x.scope === PG_SCOPE),
-      { timeoutMs: 20000 },
+      { timeoutMs: 60000 },
     );
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['berth']));
     const page = await http(`${berth.url}/metrics`);
