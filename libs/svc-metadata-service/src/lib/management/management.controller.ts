@@ -27,6 +27,7 @@ const REG = `${SUB}/resourceGroups/{rg}/${RP}/registries/{registry}`;
 /** Every management route pattern (exported for the OpenAPI document's test). */
 export const MANAGEMENT_ROUTES = [
   pattern('operations', `${RP}/operations`),
+  pattern('subscriptions', 'subscriptions'),
   pattern('subscription', SUB),
   pattern('checkName', `${SUB}/${RP}/checkNameAvailability`),
   pattern('subRegistries', `${SUB}/${RP}/registries`),
@@ -112,7 +113,7 @@ export class ManagementController {
     if (!handler) {
       throw new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
     }
-    if (route.key !== 'operations') {
+    if (route.key !== 'operations' && route.key !== 'subscriptions') {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ctx.subscriptionId)) {
         throw new ArmError(
           400,
@@ -166,6 +167,8 @@ export class ManagementController {
     switch (key) {
       case 'operations':
         return on('GET', () => Promise.resolve({ status: 200, body: { value: PROVIDER_OPERATIONS } }));
+      case 'subscriptions':
+        return on('GET', (ctx) => this.subscriptions(ctx));
       case 'subscription':
         return on('GET', (ctx) => this.subscription(ctx));
       case 'checkName':
@@ -294,18 +297,20 @@ export class ManagementController {
   private async subscription(ctx: ArmContext): Promise<ArmResponse> {
     const [row] = (await this.ds.query(`SELECT id, tenant_id, display_name, state FROM subscriptions WHERE id = $1`, [
       ctx.subscriptionId,
-    ])) as Array<{ id: string; tenant_id: string; display_name: string; state: string }>;
+    ])) as SubscriptionRow[];
     if (!row) throw subscriptionNotFound(ctx.subscriptionId);
-    return {
-      status: 200,
-      body: {
-        id: `/subscriptions/${row.id}`,
-        subscriptionId: row.id,
-        tenantId: row.tenant_id,
-        displayName: row.display_name,
-        state: row.state,
-      },
-    };
+    return { status: 200, body: subscriptionResource(row) };
+  }
+
+  /** GET /subscriptions: the subscriptions of the caller's tenant in which it has a role assignment. */
+  private async subscriptions(ctx: ArmContext): Promise<ArmResponse> {
+    const rows = (await this.ds.query(
+      `SELECT DISTINCT s.id, s.tenant_id, s.display_name, s.state FROM subscriptions s
+         JOIN role_assignments a ON lower(a.scope) = '/subscriptions/' || s.id OR lower(a.scope) LIKE '/subscriptions/' || s.id || '/%'
+        WHERE a.principal_id = $1 AND s.tenant_id = $2 ORDER BY s.id`,
+      [ctx.caller.principalId, ctx.caller.tenantId],
+    )) as SubscriptionRow[];
+    return { status: 200, body: { value: rows.map(subscriptionResource) } };
   }
 
   private async visibleRegistries(ctx: ArmContext): Promise<ArmResponse> {
@@ -327,9 +332,31 @@ export class ManagementController {
   }
 }
 
+interface SubscriptionRow {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  state: string;
+}
+
+function subscriptionResource(row: SubscriptionRow): Record<string, unknown> {
+  return {
+    id: `/subscriptions/${row.id}`,
+    subscriptionId: row.id,
+    tenantId: row.tenant_id,
+    displayName: row.display_name,
+    state: row.state,
+  };
+}
+
 /** Microsoft.Resources accepts its own api-versions; operation URLs echo the version they were issued with. */
 function versionRange(key: RouteKey): { oldest: string; newest: string } | null {
-  return key === 'group' || key === 'groups' || key === 'subscription' || key === 'opStatus' || key === 'opResult'
+  return key === 'group' ||
+    key === 'groups' ||
+    key === 'subscription' ||
+    key === 'subscriptions' ||
+    key === 'opStatus' ||
+    key === 'opResult'
     ? null
     : REGISTRY_API_VERSIONS;
 }

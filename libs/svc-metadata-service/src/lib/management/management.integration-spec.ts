@@ -180,6 +180,12 @@ describe('management API', () => {
     expect(code(denied)).toBe('AuthorizationFailed');
     expect(await count('registries')).toBe(before);
     expect((await call('GET', `${P}/registries?${V}`, undefined, { as: 'reader' })).status).toBe(200);
+    const ids = async (as: 'owner' | 'stranger'): Promise<string[]> =>
+      (await call('GET', '/subscriptions?api-version=2022-12-01', undefined, { as }))
+        .json<{ value: Array<{ subscriptionId: string }> }>()
+        .value.map((x) => x.subscriptionId);
+    expect(await ids('owner')).toEqual([sub]);
+    expect(await ids('stranger')).toEqual([otherSub]);
   });
 
   it('manages resource groups in Microsoft.Resources shape with case-insensitive paths', async () => {
