@@ -258,6 +258,15 @@ async function main(): Promise<void> {
     pw.username === 'ci-puller' && (pw.passwords?.[0]?.value ?? '').length > 20,
     'generateCredentials returned no password',
   );
+  // The token signs in on the data plane, within its scope map only.
+  const tokenPassword = pw.passwords?.[0]?.value ?? '';
+  const inScope = await pull(url, got.loginServer ?? '', '/v2/app/tags/list', 'ci-puller', tokenPassword);
+  check(
+    inScope.status === 404 && inScope.body.includes('NAME_UNKNOWN'),
+    `token in scope: ${inScope.status} ${inScope.body}`,
+  );
+  const outOfScope = await pull(url, got.loginServer ?? '', '/v2/other/tags/list', 'ci-puller', tokenPassword);
+  check(outOfScope.status === 403, `token out of scope: ${outOfScope.status} ${outOfScope.body}`);
   step('scope-map-and-token');
 
   const usages = await client.registries.listUsages(rg, name);
