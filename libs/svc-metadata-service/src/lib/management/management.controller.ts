@@ -1,5 +1,7 @@
 import { All, Controller, Inject, Req, Res, UseFilters } from '@nestjs/common';
+import type { BerthConfig } from '@berth/config';
 import { DATA_SOURCE } from '@berth/db';
+import { BERTH_CONFIG } from '@berth/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { REGISTRY_API_VERSIONS, checkApiVersion } from './arm/api-version.util';
@@ -63,6 +65,7 @@ export class ManagementController {
   constructor(
     @Inject(ARM_IDENTITY) private readonly identity: ArmIdentity,
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
+    @Inject(BERTH_CONFIG) private readonly config: BerthConfig,
     private readonly operations: OperationsService,
     private readonly groups: ResourceGroupsService,
     private readonly registries: RegistriesService,
@@ -102,8 +105,8 @@ export class ManagementController {
       caller,
       subscriptionId: (p['sub'] ?? '').toLowerCase(),
       apiVersion,
-      baseUrl: `${req.protocol}://${req.headers.host ?? 'localhost'}`,
-      body: parseArmJson(req.body),
+      baseUrl: this.baseUrl(req),
+      body: undefined,
       query,
     };
     const handler = this.handler(route.key, method, p);
@@ -125,11 +128,23 @@ export class ManagementController {
         throw subscriptionNotFound(p['sub'] ?? '');
       await this.authorize(ctx, route.key, method, p);
     }
+    // The body is read only once the caller may act here (a hidden subscription answers 404 whatever was sent).
+    ctx.body = parseArmJson(req.body);
     const res = await handler(ctx, p);
     for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
     reply.status(res.status);
     if (res.body === undefined || method === 'HEAD') await reply.send();
     else await reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(res.body));
+  }
+
+  /**
+   * Where polling URLs point: BERTH_PUBLIC_URL when the request came to its host (so a TLS-terminating ingress
+   * keeps the public scheme), else the scheme and host the request used.
+   */
+  private baseUrl(req: FastifyRequest): string {
+    const host = req.headers.host ?? 'localhost';
+    const pub = new URL(this.config.http.publicUrl);
+    return pub.host.toLowerCase() === host.toLowerCase() ? pub.origin : `${req.protocol}://${host}`;
   }
 
   private async authorize(ctx: ArmContext, key: RouteKey, method: string, p: Record<string, string>): Promise<void> {

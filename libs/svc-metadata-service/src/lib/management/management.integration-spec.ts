@@ -174,6 +174,8 @@ describe('management API', () => {
     const hidden = await call('GET', `${P}/registries?${V}`, undefined, { as: 'stranger' });
     expect(hidden.status).toBe(404);
     expect(code(hidden)).toBe('SubscriptionNotFound');
+    const hiddenBadBody = await call('PUT', `${P}/registries/${reg}?${V}`, undefined, { as: 'stranger', raw: '{oops' });
+    expect(code(hiddenBadBody)).toBe('SubscriptionNotFound');
     const before = await count('registries');
     const denied = await call('PUT', `${P}/registries/${reg}?${V}`, basic, { as: 'reader' });
     expect(denied.status).toBe(403);
