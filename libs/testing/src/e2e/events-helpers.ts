@@ -212,7 +212,11 @@ export class EventsBerth {
     return berth;
   }
 
-  /** Starts a service and waits for /healthz (its consumers have subscribed by then: Nest bootstraps first). */
+  /**
+   * Starts a service and waits until IT listens (its own `listening` log line: another process may hold the port
+   * freePort() handed out, and answer /healthz in its place), then for /healthz. Consumers have subscribed by then:
+   * Nest bootstraps before it listens. A start that lost its port (EADDRINUSE) is retried on a new one.
+   */
   async start(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<ServiceProcess> {
     for (let attempt = 1; ; attempt++) {
       const p = startApp(name, { ...this.env, ...extraEnv }, await freePort());
@@ -220,10 +224,17 @@ export class EventsBerth {
       void p.exited.then((code) => (ended = code));
       try {
         await pollUntil(
+          `${name} to listen`,
+          () => Promise.resolve(ended !== undefined || /"msg":"listening"/.test(p.output())),
+          (done) => done,
+          { timeoutMs: 90000 },
+        );
+        if (ended !== undefined) throw new Error(`${name} ended (${String(ended)})`);
+        await pollUntil(
           `${name} /healthz`,
           async () => (ended !== undefined ? { status: -1 } : httpCall(`${p.url}/healthz`)),
           (r) => r.status === 200 || ended !== undefined,
-          { timeoutMs: 90000 },
+          { timeoutMs: 30000 },
         );
         if (ended !== undefined) throw new Error(`${name} ended (${String(ended)})`);
         this.processes.set(name, p);
