@@ -182,6 +182,20 @@ function bootstrapCreds(): Record<string, string> {
   return { BERTH_BOOTSTRAP_CLIENT_ID: randomUUID(), BERTH_BOOTSTRAP_CLIENT_SECRET: randomBytes(24).toString('base64url') };
 }
 
+/**
+ * ACR's per-minute request limits (e.g. 10 000 reads per registry and minute) would answer a closed-loop load with
+ * 429 long before the server is saturated: raised for every SKU, so the bench measures the server, not the throttle.
+ * Every request is still counted (the counting is part of what is measured); Distribution has no such limits.
+ */
+const UNTHROTTLED = JSON.stringify(
+  Object.fromEntries(
+    ['Basic', 'Standard', 'Premium'].map((sku) => [
+      sku,
+      { throttle: Object.fromEntries(['read', 'write', 'delete', 'listReferrers'].map((c) => [c, { perRegistry: 100_000_000, perIdentity: 100_000_000 }])) },
+    ]),
+  ),
+);
+
 function authFor(url: string, creds: Record<string, string>): BearerAuth {
   return new BearerAuth(url, { username: creds['BERTH_BOOTSTRAP_CLIENT_ID'] ?? '', password: creds['BERTH_BOOTSTRAP_CLIENT_SECRET'] ?? '' });
 }
@@ -216,6 +230,7 @@ export async function startBerthFs(opts: TargetOptions): Promise<Target> {
       BERTH_CACHE: 'memory',
       BERTH_DATABASE_MIGRATE: 'true',
       BERTH_TLS: 'off',
+      BERTH_TIER_OVERRIDES: UNTHROTTLED,
     },
     await freePort(),
     opts.berthNodeArgs,
@@ -239,7 +254,7 @@ export async function startBerthFs(opts: TargetOptions): Promise<Target> {
     storage: 'fs',
     url: proc.url,
     pid: proc.child.pid ?? -1,
-    setup: `the embedded default (\`apps/berth\`, one Node process: embedded PostgreSQL, filesystem blobs, in-process bus, in-memory cache; token endpoint in the same process), BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
+    setup: `the embedded default (\`apps/berth\`, one Node process: embedded PostgreSQL, filesystem blobs, in-process bus, in-memory cache; token endpoint in the same process), BERTH_LOG_LEVEL=${opts.berthLogLevel}, request-rate limits raised (BERTH_TIER_OVERRIDES)`,
     auth,
     logs: () => processLogs([proc]),
     stop,
@@ -275,6 +290,7 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
     BERTH_CACHE: 'redis',
     BERTH_TLS: 'off',
     BERTH_HOST: '127.0.0.1',
+    BERTH_TIER_OVERRIDES: UNTHROTTLED,
   };
   const processes: RunningProcess[] = [];
   const logs = (): string => processLogs(processes);
@@ -317,7 +333,7 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
     proxyUrl: proxy.url,
     pid: redirect.child.pid ?? -1,
     auth,
-    setup: `distributed: \`metadata-service\`, \`token-service\` (the frontends forward the challenge's realm \`/oauth2/token\` to it) + two \`registry-frontend\` processes (BERTH_BLOB_PULL=redirect, measured; and =proxy) on a scratch migrated database of the stack's PostgreSQL, BERTH_BLOB_DRIVER=s3 (buckets \`${bucketPrefix}<region>\`), BERTH_CACHE=redis, BERTH_BUS=kafka, BERTH_LOG_LEVEL=${opts.berthLogLevel}`,
+    setup: `distributed: \`metadata-service\`, \`token-service\` (the frontends forward the challenge's realm \`/oauth2/token\` to it) + two \`registry-frontend\` processes (BERTH_BLOB_PULL=redirect, measured; and =proxy) on a scratch migrated database of the stack's PostgreSQL, BERTH_BLOB_DRIVER=s3 (buckets \`${bucketPrefix}<region>\`), BERTH_CACHE=redis, BERTH_BUS=kafka, BERTH_LOG_LEVEL=${opts.berthLogLevel}, request-rate limits raised (BERTH_TIER_OVERRIDES)`,
     logs,
     stop,
   };

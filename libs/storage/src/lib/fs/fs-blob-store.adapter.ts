@@ -58,6 +58,10 @@ const UNAVAILABLE_FS_CODES = new Set([
   'ESTALE',
 ]);
 
+/** Appends write in batches of about this many bytes, or this many chunks, whichever comes first. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+const WRITE_BATCH_CHUNKS = 64;
+
 /**
  * BlobStore on a local (or shared, POSIX) filesystem: the embedded default and single-node installs.
  *
@@ -192,12 +196,25 @@ export class FsBlobStore implements BlobStore {
         const key = uploadKey(registryId, uploadId);
         const running = this.hashers.at(key, size);
         let position = size;
+        // Socket chunks (~64 KiB) are written in batches of about 1 MiB, one positional writev each: a sixteenth of
+        // the awaited writes (and their thread-pool round trips and promises) of one write per chunk.
+        const batch: Buffer[] = [];
+        let batched = 0;
+        const flush = async (): Promise<void> => {
+          if (batched === 0) return;
+          await writeAll(handle, batch, batched, position);
+          position += batched;
+          batch.length = 0;
+          batched = 0;
+        };
         try {
           for await (const chunk of bufferChunks(body)) {
             running?.hash.update(chunk);
-            await writeFully(handle, chunk, position);
-            position += chunk.length;
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
           }
+          await flush();
           if (position !== size) await handle.datasync();
           if (durable && size === 0 && position > 0) {
             // The upload's folder and data file were created without fsyncs (beginUpload): make them durable
@@ -379,6 +396,12 @@ function isNotFound(err: unknown): boolean {
 function errorMessage(err: unknown): string {
   const message = (err as { message?: unknown } | null | undefined)?.message;
   return typeof message === 'string' ? message : String(err);
+}
+
+/** Writes `chunks` (`bytes` in all) at `position`: one writev, then whatever it left (a short write) piece by piece. */
+async function writeAll(handle: FileHandle, chunks: readonly Buffer[], bytes: number, position: number): Promise<void> {
+  const { bytesWritten } = chunks.length === 1 ? await handle.write(chunks[0] as Buffer, 0, bytes, position) : await handle.writev(chunks, position);
+  if (bytesWritten < bytes) await writeFully(handle, Buffer.concat(chunks, bytes).subarray(bytesWritten), position + bytesWritten);
 }
 
 async function writeFully(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
