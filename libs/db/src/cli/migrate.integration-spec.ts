@@ -6,6 +6,8 @@ import { DB_MIGRATIONS } from '../lib/migrations';
 
 const REPO_ROOT = path.resolve(__dirname, '../../../..');
 const CORE = new DB_MIGRATIONS[0]().name;
+const LATEST = new DB_MIGRATIONS[DB_MIGRATIONS.length - 1]().name;
+const ALL = DB_MIGRATIONS.length;
 
 interface Run {
   code: number;
@@ -56,12 +58,13 @@ describe('migrate command', () => {
 
     const status = await migrate(['status'], db.url);
     expect(status.stdout).toContain(`applied  ${CORE}`);
-    expect(status.stdout).toContain('1 applied, 0 pending');
+    expect(status.stdout).toContain(`${ALL} applied, 0 pending`);
 
     const down = await migrate(['down'], db.url);
     expect(down).toMatchObject({ code: 0 });
-    expect(down.stdout).toContain(`reverted ${CORE}`);
-    expect((await migrate(['status'], db.url)).stdout).toContain('0 applied, 1 pending');
+    // `down` reverts the newest migration only.
+    expect(down.stdout).toContain(`reverted ${LATEST}`);
+    expect((await migrate(['status'], db.url)).stdout).toContain(`${ALL - 1} applied, 1 pending`);
 
     // The stack's password equals its user name, so look for the credentials part of a URL.
     const credentials = `:${new URL(db.url).password}@`;

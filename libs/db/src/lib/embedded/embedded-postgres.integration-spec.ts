@@ -9,6 +9,7 @@ import { closedPort } from '../../testing/tcp-proxy';
 import { createDataSource } from '../data-source/create-data-source';
 import { pingDatabase } from '../data-source/ping-database';
 import { TenantEntity } from '../entities';
+import { DB_MIGRATIONS } from '../migrations';
 import { migrationStatus, runMigrations } from '../migrate/run-migrations';
 import { type EmbeddedPostgresInstance, startEmbeddedPostgres } from './embedded-postgres.launcher';
 import { parsePostmasterPid } from './postmaster-pid.util';
@@ -99,7 +100,7 @@ describe('startEmbeddedPostgres', () => {
 
     const ds = createDataSource({ url: first.url });
     sources.push(ds);
-    expect(await runMigrations(ds)).toHaveLength(1);
+    expect(await runMigrations(ds)).toHaveLength(DB_MIGRATIONS.length);
     await ds.initialize();
     const tenant = await ds.getRepository(TenantEntity).save({ displayName: 'survives restarts' });
     await pingDatabase(ds);
