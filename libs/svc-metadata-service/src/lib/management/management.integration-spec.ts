@@ -396,6 +396,14 @@ describe('management API', () => {
     );
     expect(ssrf.status).toBe(400);
     expect(code(ssrf)).toBe('InvalidServiceUri');
+    const privateNet = await call(
+      'PUT',
+      `${P}/registries/${reg}/webhooks/hookprivate?${V}`,
+      hook('http://10.0.0.1/hook'),
+    );
+    expect(privateNet.status).toBe(400);
+    expect(code(privateNet)).toBe('InvalidServiceUri');
+    expect((await call('GET', `${P}/registries/${reg}/webhooks/hookprivate?${V}`)).status).toBe(404);
     for (const n of ['hookone', 'hooktwo'])
       expect(
         (await call('PUT', `${P}/registries/${reg}/webhooks/${n}?${V}`, hook('http://127.0.0.1:9/hook'))).status,
