@@ -28,6 +28,26 @@ describe(PartCutter.name, () => {
     expect(cutter.flush().length).toBe(100_000);
   });
 
+  it('should reuse a recycled part buffer for a later part, and never a view of the caller chunk', () => {
+    const cutter = new PartCutter(4);
+    cutter.push(bytes(3));
+    const [first] = cutter.push(bytes(1, 3));
+    expect(first).toEqual(bytes(4));
+    cutter.recycle(first as Buffer);
+    expect(cutter.push(bytes(2, 4))).toEqual([]);
+    const [second] = cutter.push(bytes(2, 6));
+    expect(second).toBe(first);
+    expect(second).toEqual(bytes(4, 4));
+    // A whole part passed through from a large chunk is the chunk's memory: recycling it must not reuse it.
+    const big = bytes(4, 100);
+    const [view] = cutter.push(big);
+    cutter.recycle(view as Buffer);
+    cutter.push(bytes(2, 200));
+    const [third] = cutter.push(bytes(2, 202));
+    expect(third).toEqual(bytes(4, 200));
+    expect(big).toEqual(bytes(4, 100));
+  });
+
   it('should refuse a non-positive part size', () => {
     expect(() => new PartCutter(0)).toThrow(RangeError);
   });

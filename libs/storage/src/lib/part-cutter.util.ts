@@ -7,6 +7,10 @@
 export class PartCutter {
   private buffer: Buffer | undefined;
   private filled = 0;
+  /** Whole-part buffers this cutter allocated (only those may come back through `recycle`). */
+  private readonly own = new WeakSet<Buffer>();
+  /** One whole-part buffer handed back by the consumer, used before allocating another. */
+  private spare: Buffer | undefined;
 
   constructor(private readonly partSize: number) {
     if (!Number.isSafeInteger(partSize) || partSize <= 0) throw new RangeError('partSize must be a positive integer');
@@ -42,6 +46,15 @@ export class PartCutter {
     return parts;
   }
 
+  /**
+   * Gives a part returned by `push` back once the consumer is completely done with it (uploaded, no reference
+   * kept), so the next part reuses its memory: a long upload then cycles through two part buffers instead of
+   * leaving one part of garbage behind per part. Parts that are views of the caller's chunks are ignored.
+   */
+  recycle(part: Buffer): void {
+    if (this.own.has(part) && part.length === this.partSize && part !== this.buffer) this.spare = part;
+  }
+
   /** Returns the held bytes (fewer than a part, possibly none) and resets. */
   flush(): Buffer {
     const out = this.buffer ? this.buffer.subarray(0, this.filled) : Buffer.alloc(0);
@@ -55,7 +68,14 @@ export class PartCutter {
     if (needed <= capacity) return;
     let next = capacity === 0 ? Math.max(256 * 1024, needed) : this.partSize;
     if (next > this.partSize) next = this.partSize;
-    const grown = Buffer.allocUnsafe(next);
+    let grown: Buffer;
+    if (next === this.partSize && this.spare) {
+      grown = this.spare;
+      this.spare = undefined;
+    } else {
+      grown = Buffer.allocUnsafe(next);
+      if (next === this.partSize) this.own.add(grown);
+    }
     if (this.buffer) this.buffer.copy(grown, 0, 0, this.filled);
     this.buffer = grown;
   }

@@ -804,10 +804,14 @@ async function uploadParts(
   upload: (part: Buffer) => Promise<void>,
 ): Promise<void> {
   let inFlight: Promise<void> | undefined;
+  let sending: Buffer | undefined;
   try {
     for await (const chunk of chunks) {
       for (const part of cutter.push(chunk)) {
         if (inFlight) await inFlight;
+        // The previous part is uploaded and no longer referenced: its buffer takes the next part's bytes.
+        if (sending) cutter.recycle(sending);
+        sending = part;
         inFlight = upload(part);
         inFlight.catch(() => undefined); // observed by the next await; keeps it from being "unhandled" meanwhile
       }
