@@ -344,6 +344,23 @@ describe('data-plane authentication and authorization', () => {
     expect(push.headers['www-authenticate']).toContain('error="insufficient_scope"');
   });
 
+  it('stops accepting a token that was accepted (and remembered) once it has expired', async () => {
+    const subject: Subject = {
+      kind: 'principal',
+      principalId: owner.principalId,
+      tenantId: reg['authregA']?.tenantId ?? '',
+    };
+    // Issued so that it is past `exp` but within the 30 s clock tolerance for about 3 more seconds.
+    const lifetimeSec = 600;
+    const issuedAt = new Date(Date.now() - (lifetimeSec + 30 - 3) * 1000);
+    const dying = await accessToken('authregA', subject, [{ type: 'repository', name: 'team/x', actions: ['pull'] }], issuedAt);
+    const first = await call('GET', '/v2/team/x/manifests/v1', host('authregA'), bearer(dying));
+    expect(first.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const later = await call('GET', '/v2/team/x/manifests/v1', host('authregA'), bearer(dying));
+    expect([later.status, later.headers['www-authenticate']]).toEqual([401, expect.stringContaining('error="invalid_token"')]);
+  });
+
   it('refuses expired, tampered, alg=none, foreign-key and unknown-kid tokens', async () => {
     const subject: Subject = {
       kind: 'principal',
