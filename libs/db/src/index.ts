@@ -36,3 +36,4 @@ export {
   type EmbeddedPostgresInstance,
   type EmbeddedPostgresOptions,
 } from './lib/embedded/embedded-postgres.launcher';
+export { isDatabaseUnavailable } from './lib/data-source/unavailable.util';

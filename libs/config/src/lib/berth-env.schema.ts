@@ -94,6 +94,10 @@ export class BerthEnv {
   @Type(() => Boolean) @IsBoolean()
   BERTH_DATABASE_MIGRATE!: boolean;
 
+  /** Connections each process's pool may open; a request waits for a free one (up to 5 s) before answering 503. */
+  @Type(() => Number) @IsInt({ message: 'BERTH_DATABASE_POOL_SIZE must be an integer from 1 to 500' }) @Min(1) @Max(500)
+  BERTH_DATABASE_POOL_SIZE!: number;
+
   @IsIn(['fs', 's3'], { message: 'BERTH_BLOB_DRIVER must be fs or s3' })
   BERTH_BLOB_DRIVER!: 'fs' | 's3';
 

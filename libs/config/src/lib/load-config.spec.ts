@@ -27,7 +27,7 @@ describe(loadConfig.name, () => {
     expect(c.http).toEqual({ host: '127.0.0.1', port: 5000, publicUrl: 'http://localhost:5000' });
     expect(c.dataDir).toBe(path.resolve('.berth-data'));
     expect(c.loginSuffix).toBe('berth.localhost');
-    expect(c.database).toEqual({ url: undefined, embedded: true, migrate: true });
+    expect(c.database).toEqual({ url: undefined, embedded: true, migrate: true, poolSize: 20 });
     expect(c.storage.driver).toBe('fs');
     expect(c.bus.driver).toBe('inprocess');
     expect(c.cache.driver).toBe('memory');
@@ -51,7 +51,13 @@ describe(loadConfig.name, () => {
     const secret = 'hunter2-very-secret';
     const problems = problemsOf(() =>
       loadConfig(
-        { BERTH_PORT: '70000', BERTH_TLS: 'maybe', BERTH_REDIS_URL: secret, BERTH_CACHE: 'redis', BERTH_BUS: 'carrier-pigeon' },
+        {
+          BERTH_PORT: '70000',
+          BERTH_TLS: 'maybe',
+          BERTH_REDIS_URL: secret,
+          BERTH_CACHE: 'redis',
+          BERTH_BUS: 'carrier-pigeon',
+        },
         'embedded',
       ),
     );
@@ -79,12 +85,16 @@ describe(loadConfig.name, () => {
     const text = problemsOf(() => loadConfig({ ...distributed, BERTH_MASTER_KEY: short }, 'distributed')).join();
     expect(text).toMatch(/BERTH_MASTER_KEY must be hex or base64 of at least 32 bytes/);
     expect(text).not.toContain(short);
-    expect(loadConfig({ ...distributed, BERTH_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, 'distributed').masterKey).toBeDefined();
+    expect(
+      loadConfig({ ...distributed, BERTH_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, 'distributed').masterKey,
+    ).toBeDefined();
     expect(loadConfig({}, 'embedded').masterKey).toBeUndefined();
   });
 
   it('requires the certificate files with BERTH_TLS=files, and a secret with a client id', () => {
-    const text = problemsOf(() => loadConfig({ BERTH_TLS: 'files', BERTH_BOOTSTRAP_CLIENT_ID: '6f1c1a52-3c47-4a4e-9a43-1f0e8b7c9d10' }, 'embedded')).join('\n');
+    const text = problemsOf(() =>
+      loadConfig({ BERTH_TLS: 'files', BERTH_BOOTSTRAP_CLIENT_ID: '6f1c1a52-3c47-4a4e-9a43-1f0e8b7c9d10' }, 'embedded'),
+    ).join('\n');
     expect(text).toMatch(/BERTH_TLS_CERT is required/);
     expect(text).toMatch(/BERTH_TLS_KEY is required/);
     expect(text).toMatch(/BERTH_BOOTSTRAP_CLIENT_SECRET must be set/);
@@ -112,5 +122,14 @@ describe(loadConfig.name, () => {
     expect(problemsOf(() => loadConfig({ BERTH_DEFAULT_REGISTRY: 'a-b' }, 'embedded')).join()).toMatch(
       /BERTH_DEFAULT_REGISTRY/,
     );
+  });
+
+  it('takes the database pool size within 1 to 500', () => {
+    expect(loadConfig({ BERTH_DATABASE_POOL_SIZE: '64' }, 'embedded').database.poolSize).toBe(64);
+    for (const bad of ['0', '501', 'many', '2.5']) {
+      expect(problemsOf(() => loadConfig({ BERTH_DATABASE_POOL_SIZE: bad }, 'embedded')).join()).toMatch(
+        /BERTH_DATABASE_POOL_SIZE/,
+      );
+    }
   });
 });

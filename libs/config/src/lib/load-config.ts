@@ -43,7 +43,7 @@ export interface BerthConfig {
   tierOverrides?: string;
   /** Distributed mode: token-service's base URL, to which registry-frontend forwards `/oauth2/*`. */
   tokenServiceUrl?: string;
-  database: { url?: string; embedded: boolean; migrate: boolean };
+  database: { url?: string; embedded: boolean; migrate: boolean; poolSize: number };
   /** `pull`: redirect (307 to a presigned URL) or proxy; the filesystem driver always streams. */
   storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
   /** `namespace`: BERTH_KAFKA_NAMESPACE, prefixed to every topic and consumer group ('' = none). */
@@ -75,6 +75,7 @@ function defaults(mode: RunMode): Record<string, string> {
     BERTH_DEFAULT_REGISTRY: 'default',
     BERTH_REGIONS: 'eastus,westeurope,southeastasia',
     BERTH_DATABASE_MIGRATE: embedded ? 'true' : 'false',
+    BERTH_DATABASE_POOL_SIZE: '20',
     BERTH_BLOB_DRIVER: embedded ? 'fs' : 's3',
     BERTH_S3_REGION: 'us-east-1',
     BERTH_S3_BUCKET_PREFIX: 'berth-',
@@ -159,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
       url: parsed.BERTH_DATABASE_URL,
       embedded: !parsed.BERTH_DATABASE_URL,
       migrate: parsed.BERTH_DATABASE_MIGRATE,
+      poolSize: parsed.BERTH_DATABASE_POOL_SIZE,
     },
     storage: {
       driver: parsed.BERTH_BLOB_DRIVER,

@@ -105,6 +105,10 @@ export class InfrastructureModule {
             DbModule.forRoot({
               url: String(config.database.url),
               applicationName: `berth-${config.mode}`,
+              poolSize: config.database.poolSize,
+              // Also how long a request waits for a free pooled connection (pg has one limit for both): long enough
+              // for a burst to queue, short enough that a request fails (503) rather than hangs while Postgres is down.
+              connectTimeoutMs: 5_000,
               runMigrations: config.database.migrate,
               logger: {
                 debug: (m) => log.debug(m),

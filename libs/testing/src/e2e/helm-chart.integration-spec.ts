@@ -590,7 +590,7 @@ describe('helm/berth chart', () => {
       const d = mapped.deployment(app);
       const config = loadConfig(podEnv(mapped, d), 'distributed');
       expect(config.http.port).toBe(container(d).ports?.[0]?.containerPort);
-      expect(config.database).toEqual({ url: SECRET_VALUES['databaseUrl']?.[1], embedded: false, migrate: false });
+      expect(config.database).toEqual({ url: SECRET_VALUES['databaseUrl']?.[1], embedded: false, migrate: false, poolSize: 20 });
       expect(config.bootstrap.clientSecret).toBe(SECRET_VALUES['bootstrapClientSecret']?.[1]);
       expect(config.shutdownTimeoutMs).toBe(42000);
     }

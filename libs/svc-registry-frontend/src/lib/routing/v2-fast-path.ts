@@ -1,12 +1,13 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { RegistryError, ociErrorBody, unknownErrorBody } from '@berth/oci';
+import { ociErrorBody, unknownErrorBody } from '@berth/oci';
 import { ROOT_LOGGER } from '@berth/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataPlaneAuthGuard } from '../auth/data-plane-auth.guard';
 import { BlobsHandler } from '../blobs/blobs.handler';
+import { asRegistryError } from '../oci-error.filter';
 import { ManifestsHandler } from '../manifests/manifests.handler';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import type { RouteOf, V2Request } from './v2-request';
@@ -57,7 +58,12 @@ export class V2FastPath implements OnModuleInit {
     });
   }
 
-  private async answer(req: FastifyRequest, reply: FastifyReply, path: string, route: RouteOf<'manifest' | 'blob'>): Promise<void> {
+  private async answer(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    path: string,
+    route: RouteOf<'manifest' | 'blob'>,
+  ): Promise<void> {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
     try {
       const access = await this.guard.authorizeRequest(req, path);
@@ -72,9 +78,10 @@ export class V2FastPath implements OnModuleInit {
         req.raw.destroy();
         return;
       }
-      if (err instanceof RegistryError) {
-        for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
-        await reply.status(err.status).header('content-type', 'application/json').send(ociErrorBody(err));
+      const known = asRegistryError(err);
+      if (known) {
+        for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
+        await reply.status(known.status).header('content-type', 'application/json').send(ociErrorBody(known));
         return;
       }
       const errorId = randomUUID();
