@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_STORE, CacheError, type CounterStore } from '@berth/cache';
 import { DATA_SOURCE } from '@berth/db';
 import { RegistryError } from '@berth/oci';
+import { berthMetrics } from '@berth/telemetry';
 import { ROOT_LOGGER } from '@berth/platform';
 import {
   THROTTLE_MESSAGE,
@@ -96,6 +97,7 @@ export class DataPlaneLimits {
     )) as Array<{ bytes: string }>;
     const used = Number(row?.bytes ?? 0);
     if (!storageFits(tier, used, addBytes)) {
+      berthMetrics().quotaRefused({ quota: 'storage', sku: registry.sku });
       throw new RegistryError(
         'DENIED',
         `storage quota exceeded: the registry stores ${used} bytes and the ${registry.sku} tier's limit is ${tier.storageLimitBytes} bytes`,
