@@ -9,3 +9,4 @@ export * from './lib/infra-needs';
 export * from './lib/infrastructure.module';
 export * from './lib/embedded-host';
 export * from './lib/bootstrap-tenancy';
+export * from './lib/registry-error-response';

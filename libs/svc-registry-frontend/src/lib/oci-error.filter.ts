@@ -1,6 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
-import { isDatabaseUnavailable } from '@berth/db';
-import { ROOT_LOGGER } from '@berth/platform';
+import { ROOT_LOGGER, asRegistryError, sendRegistryError } from '@berth/platform';
 import { RegistryError, ociErrorBody, unknownErrorBody, type OciErrorCode } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -44,8 +43,7 @@ export class OciErrorFilter implements ExceptionFilter {
     res.header('Docker-Distribution-API-Version', 'registry/2.0');
     const known = asRegistryError(err);
     if (known) {
-      for (const [name, value] of Object.entries(known.headers)) res.header(name, value);
-      void res.status(known.status).send(ociErrorBody(known));
+      void sendRegistryError(res, known);
       return;
     }
     if (err instanceof HttpException && err.getStatus() < 500) {
@@ -71,21 +69,6 @@ export class OciErrorFilter implements ExceptionFilter {
     this.logger.error({ err, errorId, path }, 'unhandled error');
     return errorId;
   }
-}
-
-/**
- * The error a client gets for `err`, when it is one the registry answers on purpose: its own RegistryError, or the
- * database being unavailable (down, restarting, or no pooled connection free in time under a burst), which is
- * 503 UNAVAILABLE with Retry-After rather than a 500: the client may simply try again.
- */
-export function asRegistryError(err: unknown): RegistryError | undefined {
-  if (err instanceof RegistryError) return err;
-  if (isDatabaseUnavailable(err)) {
-    return new RegistryError('UNAVAILABLE', 'the registry is temporarily unavailable; try again', null, 503, {
-      'Retry-After': '1',
-    });
-  }
-  return undefined;
 }
 
 /** The data-plane routes whose errors use the OCI format. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DATA_SOURCE } from '@berth/db';
-import { RegistryError, ociErrorBody } from '@berth/oci';
-import { ROOT_LOGGER } from '@berth/platform';
+import { RegistryError } from '@berth/oci';
+import { ROOT_LOGGER, sendRegistryError } from '@berth/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
@@ -61,12 +61,7 @@ export class LimitsHook implements OnModuleInit {
         caught instanceof RegistryError
           ? caught
           : new RegistryError('UNAVAILABLE', 'a dependency is unavailable, retry later');
-      for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
-      await reply
-        .status(err.status)
-        .header('Docker-Distribution-API-Version', 'registry/2.0')
-        .header('content-type', 'application/json')
-        .send(ociErrorBody(err));
+      await sendRegistryError(reply.header('Docker-Distribution-API-Version', 'registry/2.0'), err);
     }
   }
 

@@ -1,13 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ociErrorBody, unknownErrorBody } from '@berth/oci';
-import { ROOT_LOGGER } from '@berth/platform';
+import { unknownErrorBody } from '@berth/oci';
+import { ROOT_LOGGER, asRegistryError, sendRegistryError } from '@berth/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataPlaneAuthGuard } from '../auth/data-plane-auth.guard';
 import { BlobsHandler } from '../blobs/blobs.handler';
-import { asRegistryError } from '../oci-error.filter';
 import { ManifestsHandler } from '../manifests/manifests.handler';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import type { RouteOf, V2Request } from './v2-request';
@@ -80,8 +79,7 @@ export class V2FastPath implements OnModuleInit {
       }
       const known = asRegistryError(err);
       if (known) {
-        for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
-        await reply.status(known.status).header('content-type', 'application/json').send(ociErrorBody(known));
+        await sendRegistryError(reply, known);
         return;
       }
       const errorId = randomUUID();

@@ -1,13 +1,14 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { RegistryError, ociErrorBody, unknownErrorBody } from '@berth/oci';
-import { ROOT_LOGGER } from '@berth/platform';
+import { ROOT_LOGGER, asRegistryError, sendRegistryError } from '@berth/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
 /**
  * Renders errors of the registry token endpoints (`/oauth2/*`) in the registry format
- * `{"errors":[{code,message,detail}]}` with the error's headers (Retry-After, WWW-Authenticate). Unexpected
+ * `{"errors":[{code,message,detail}]}` with the error's headers (Retry-After, WWW-Authenticate); an unavailable
+ * database is 503 UNAVAILABLE, as on the data plane. Unexpected
  * errors are logged with an id and answered 500 UNKNOWN without internals.
  */
 @Catch()
@@ -22,9 +23,9 @@ export class RegistryErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<FastifyReply>();
     const req = host.switchToHttp().getRequest<FastifyRequest>();
     res.header('cache-control', 'no-store');
-    if (err instanceof RegistryError) {
-      for (const [name, value] of Object.entries(err.headers)) res.header(name, value);
-      void res.status(err.status).send(ociErrorBody(err));
+    const known = asRegistryError(err);
+    if (known) {
+      void sendRegistryError(res, known);
       return;
     }
     if (err instanceof HttpException && err.getStatus() < 500) {

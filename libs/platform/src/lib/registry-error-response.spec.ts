@@ -1,5 +1,5 @@
 import { RegistryError } from '@berth/oci';
-import { asRegistryError } from './oci-error.filter';
+import { asRegistryError } from './registry-error-response';
 
 describe('asRegistryError', () => {
   it('keeps a RegistryError as it is', () => {
