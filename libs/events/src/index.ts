@@ -65,3 +65,16 @@ export {
 } from './lib/webhooks/webhook-ping';
 export type { WebhookPingData, WebhookPingPayload } from './lib/webhooks/webhook-ping';
 export { signWebhookBody, WEBHOOK_SIGNATURE_HEADER, webhookSigningKey } from './lib/webhooks/webhook-signing';
+export {
+  buildRegistryEvent,
+  REGISTRY_EVENT_TYPES,
+  REGISTRY_EVENT_VERSION,
+  REGISTRY_EVENTS_TOPIC,
+  writeRegistryEvent,
+} from './lib/registry/registry-events';
+export type {
+  EventRequestInfo,
+  NewRegistryEvent,
+  RegistryEventAction,
+  RegistryEventData,
+} from './lib/registry/registry-events';

@@ -7,3 +7,4 @@ export * from './manifest-references';
 export * from './referrers-tag';
 export * from './range';
 export * from './pagination';
+export * from './config-metadata';

@@ -581,6 +581,24 @@ describe('management API', () => {
     expect(started.status).toBe(202);
     expect((await waitLocation(started.headers.get('location'))).status).toBe(200);
     expect(await tagDigest(reg, 'copied/app', 'v1')).toBe(digest);
+    // The import is a push: its event committed with the rows (the outbox), in ACR's payload.
+    type Pushed = { data: { action: string; target: Record<string, unknown>; request: Record<string, string> } };
+    const pushEvents = async (): Promise<Pushed[]> =>
+      (
+        (await ds.query(
+          `SELECT o.payload FROM outbox_events o JOIN registries r ON r.id::text = o.payload->>'registryId'
+            WHERE r.name = $1 AND o.payload->>'type' = 'ImagePushed' ORDER BY o.seq`,
+          [reg],
+        )) as Array<{ payload: Pushed }>
+      ).map((r) => r.payload);
+    const [pushed] = await pushEvents();
+    expect(pushed?.data).toMatchObject({
+      action: 'push',
+      target: { digest, repository: 'copied/app', tag: 'v1', size: img.manifest.length, length: img.manifest.length, mediaType: MediaTypes.OciManifest },
+      request: { method: 'POST', useragent: 'berth-import' },
+    });
+    expect(pushed?.data.request['host']).toMatch(new RegExp(`^${reg}\\.`));
+    expect(await pushEvents()).toHaveLength(1);
     const usages = await call('GET', `${P}/registries/${reg}/listUsages?${V}`);
     const size = usages
       .json<{ value: Array<{ name: string; currentValue: number }> }>()
@@ -595,6 +613,7 @@ describe('management API', () => {
     expect(code(again)).toBe('ImportTagAlreadyExists');
     const forced = await call('POST', `${P}/registries/${reg}/importImage?${V}`, { ...body, mode: 'Force' });
     expect((await waitLocation(forced.headers.get('location'))).status).toBe(200);
+    expect(await pushEvents()).toHaveLength(2);
     const missing = await call('POST', `${P}/registries/${reg}/importImage?${V}`, {
       ...body,
       source: { ...body.source, sourceImage: 'lib/none:v1' },

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Descriptor, MediaTypes } from '@berth/oci';
+export { chartIdentity, imagePlatform, type ChartIdentity, type ImagePlatform } from '@berth/oci';
 import { BLOB_STORES, type BlobStores } from '@berth/storage';
 import { readCappedBody } from './read-capped-body.util';
 
@@ -8,22 +9,6 @@ export const MAX_CONFIG_READ_BYTES = 1024 * 1024;
 
 /** Config media types whose JSON carries something ACR lists: the platform of an image, the name of a chart. */
 const READABLE_CONFIGS: ReadonlySet<string> = new Set([MediaTypes.OciConfig, MediaTypes.DockerConfig, MediaTypes.HelmConfig]);
-
-/** The platform ACR's manifest listing shows (`architecture`, `os`), from an image config. */
-export interface ImagePlatform {
-  readonly architecture: string | null;
-  readonly os: string | null;
-}
-
-/** A Helm chart's identity for ACR's chart events (`target.name`, `target.version`). */
-export interface ChartIdentity {
-  readonly name: string;
-  readonly version: string;
-}
-
-/** Helm sets these annotations on the chart manifest (`helm push`), which saves reading the config blob. */
-const HELM_NAME_ANNOTATION = 'org.opencontainers.image.title';
-const HELM_VERSION_ANNOTATION = 'org.opencontainers.image.version';
 
 /**
  * Reads the small JSON config blob of a manifest for the metadata ACR exposes but the manifest itself does
@@ -46,28 +31,4 @@ export class ManifestConfigReader {
       return undefined;
     }
   }
-}
-
-/** image-spec config `architecture`/`os` (strings, bounded); null when absent or not strings. */
-export function imagePlatform(config: Record<string, unknown> | undefined): ImagePlatform {
-  return { architecture: shortString(config?.['architecture']), os: shortString(config?.['os']) };
-}
-
-/**
- * Chart name and version: the manifest annotations Helm writes, else the chart config (`Chart.yaml` as JSON),
- * else the last repository component and the tag (Helm's own layout: `<namespace>/<chart>:<version>`).
- */
-export function chartIdentity(
-  annotations: Readonly<Record<string, string>> | null | undefined,
-  config: Record<string, unknown> | undefined,
-  repository: string,
-  tag: string | undefined,
-): Partial<ChartIdentity> {
-  const name = annotations?.[HELM_NAME_ANNOTATION] ?? shortString(config?.['name']) ?? repository.split('/').pop();
-  const version = annotations?.[HELM_VERSION_ANNOTATION] ?? shortString(config?.['version']) ?? tag;
-  return { ...(name ? { name } : {}), ...(version ? { version } : {}) };
-}
-
-function shortString(v: unknown): string | null {
-  return typeof v === 'string' && v.length > 0 && v.length <= 256 ? v : null;
 }

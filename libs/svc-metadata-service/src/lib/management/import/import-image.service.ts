@@ -1,11 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
-import { MediaTypes, isRepositoryName, isTag, parseManifest, referencesOf, type ParsedManifest } from '@berth/oci';
+import { buildRegistryEvent, writeRegistryEvent, type RegistryEventData } from '@berth/events';
+import {
+  MediaTypes,
+  chartIdentity,
+  imagePlatform,
+  isHelmChart,
+  isRepositoryName,
+  isTag,
+  parseManifest,
+  referencesOf,
+  type ParsedManifest,
+} from '@berth/oci';
 import type { BerthConfig } from '@berth/config';
 import { BERTH_CONFIG, ROOT_LOGGER } from '@berth/platform';
 import { SsrfRefusedError, assertAllowedDestination } from '@berth/ssrf';
+import { currentTraceparent } from '@berth/telemetry';
 import { BLOB_STORES, type BlobStores } from '@berth/storage';
 import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ArmContext, ArmResponse } from '../arm/arm-context';
@@ -57,6 +70,8 @@ interface FetchedManifest {
   bytes: Buffer;
   parsed: ParsedManifest;
   platform: { architecture: string | null; os: string | null };
+  /** The config JSON when it was small enough to read (chart name and version for chart events). */
+  config?: Record<string, unknown>;
 }
 
 /**
@@ -208,14 +223,16 @@ export class ImportImageService {
         parsed,
         platform: { architecture: null, os: null },
       };
+      const isChart = isHelmChart(parsed);
       for (const r of referencesOf(parsed)) {
         if (r.kind === 'manifest') await fetchManifest(r.digest);
         else if (!blobs.has(r.digest)) {
           blobs.set(r.digest, r.size);
           const isConfig = parsed.kind === 'image' && parsed.config.digest === r.digest;
-          fetched.platform = isConfig
-            ? await this.copyConfig(store, target.id, source, r.digest, r.size)
-            : fetched.platform;
+          if (isConfig) {
+            fetched.config = await this.copyConfig(store, target.id, source, r.digest, r.size);
+            fetched.platform = isChart ? fetched.platform : imagePlatform(fetched.config);
+          }
           if (!isConfig) await store.putBlob(target.id, await source.blob(r.digest), r.digest);
         }
       }
@@ -223,6 +240,15 @@ export class ImportImageService {
       return fetched;
     };
     const root = await fetchManifest(reference);
+    // The import is a push into each target: one `push` (or `chart_push`) event per target tag and per untagged
+    // target repository, in the transaction that stores the rows (the outbox), as a client's push would raise.
+    const request = {
+      id: randomUUID(),
+      host: target.login_server,
+      method: 'POST',
+      useragent: 'berth-import',
+      ...optional('traceparent', currentTraceparent()),
+    };
 
     await this.ds.transaction(async (tx) => {
       if (mode === 'NoForce') await this.refuseExistingTags(tx, target, targets);
@@ -271,6 +297,19 @@ export class ImportImageService {
             throw conflict('ImportTagLocked', `The target tag '${name}:${t.tag}' is write-locked.`, 'targetTags');
         }
       }
+      const pushed = [...targets, ...untagged.map((repository) => ({ repository, tag: undefined }))];
+      for (const t of pushed) {
+        const chart = isHelmChart(root.parsed);
+        const common = { mediaType: root.parsed.mediaType, size: root.bytes.length, digest: root.digest };
+        const tagPart = t.tag === undefined ? {} : { tag: t.tag };
+        const eventTarget: RegistryEventData['target'] = chart
+          ? { ...common, repository: t.repository, ...tagPart, ...chartIdentity(root.parsed.annotations, root.config, t.repository, t.tag) }
+          : { ...common, length: root.bytes.length, repository: t.repository, ...tagPart };
+        await writeRegistryEvent(
+          tx,
+          buildRegistryEvent({ registryId: target.id, action: chart ? 'chart_push' : 'push', target: eventTarget, request }),
+        );
+      }
     });
     this.logger.info(
       { registryId: target.id, digest: root.digest, manifests: manifests.length, blobs: blobs.size },
@@ -278,30 +317,27 @@ export class ImportImageService {
     );
   }
 
-  /** Copies the config blob, reading it once to learn the image platform (what listings show). */
+  /** Copies the config blob, reading it once for what listings and events show (image platform, chart name). */
   private async copyConfig(
     store: ReturnType<BlobStores['get']>,
     registryId: string,
     source: ImageSource,
     digest: string,
     size: number,
-  ): Promise<{ architecture: string | null; os: string | null }> {
+  ): Promise<Record<string, unknown> | undefined> {
     if (size > MAX_CONFIG_BYTES) {
       await store.putBlob(registryId, await source.blob(digest), digest);
-      return { architecture: null, os: null };
+      return undefined;
     }
     const chunks: Buffer[] = [];
     for await (const c of await source.blob(digest)) chunks.push(Buffer.from(c as Buffer));
     const bytes = Buffer.concat(chunks);
     await store.putBlob(registryId, Readable.from([bytes]), digest);
     try {
-      const cfg = JSON.parse(bytes.toString('utf8')) as { architecture?: unknown; os?: unknown };
-      return {
-        architecture: typeof cfg.architecture === 'string' ? cfg.architecture : null,
-        os: typeof cfg.os === 'string' ? cfg.os : null,
-      };
+      const cfg: unknown = JSON.parse(bytes.toString('utf8'));
+      return typeof cfg === 'object' && cfg !== null && !Array.isArray(cfg) ? (cfg as Record<string, unknown>) : undefined;
     } catch {
-      return { architecture: null, os: null };
+      return undefined;
     }
   }
 }
@@ -392,4 +428,8 @@ class BerthSource implements ImageSource {
   async blob(digest: string): Promise<Readable> {
     return this.stores.get(this.registry.location).open({ registryId: this.registry.id, digest });
   }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -1,5 +1,4 @@
-import { chartIdentity, imagePlatform } from './manifest-config.service';
-import { indexReferences } from '../acr/acr-manifests.service';
+import { chartIdentity, imagePlatform } from './config-metadata';
 
 describe(imagePlatform.name, () => {
   it('reads architecture and os strings, null otherwise', () => {
@@ -16,22 +15,5 @@ describe(chartIdentity.name, () => {
     expect(chartIdentity(undefined, { name: 'db', version: '2.0.0' }, 'charts/x', 't')).toEqual({ name: 'db', version: '2.0.0' });
     expect(chartIdentity(null, undefined, 'team/charts/redis', '7.1.0')).toEqual({ name: 'redis', version: '7.1.0' });
     expect(chartIdentity(null, { name: 42 }, 'redis', undefined)).toEqual({ name: 'redis' });
-  });
-});
-
-describe(indexReferences.name, () => {
-  it('lists the children of an index with their platforms', () => {
-    const index = {
-      manifests: [
-        { digest: 'sha256:aa', platform: { architecture: 'amd64', os: 'linux' } },
-        { digest: 'sha256:bb' },
-        { nodigest: true },
-      ],
-    };
-    expect(indexReferences(Buffer.from(JSON.stringify(index)))).toEqual([
-      { digest: 'sha256:aa', architecture: 'amd64', os: 'linux' },
-      { digest: 'sha256:bb' },
-    ]);
-    expect(indexReferences(Buffer.from('not json'))).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, REGISTRY_EVENT_VERSION, buildRegistryEvent } from './registry-events';
+import { REGISTRY_EVENT_TYPES, REGISTRY_EVENT_VERSION, buildRegistryEvent } from './registry-events';
 
 describe(buildRegistryEvent.name, () => {
   const request = { id: 'r1', host: 'reg.berth.localhost', method: 'PUT', useragent: 'docker/27' };
@@ -7,7 +7,7 @@ describe(buildRegistryEvent.name, () => {
   it('should wrap the ACR webhook payload in a versioned envelope whose id is the event id', () => {
     const now = new Date('2026-01-01T00:00:00.000Z');
     const env = buildRegistryEvent({ registryId: 'reg-1', action: 'push', target, request }, now);
-    expect(env).toMatchObject({ type: EVENT_TYPES.push, version: REGISTRY_EVENT_VERSION, registryId: 'reg-1', occurredAt: now.toISOString() });
+    expect(env).toMatchObject({ type: REGISTRY_EVENT_TYPES.push, version: REGISTRY_EVENT_VERSION, registryId: 'reg-1', occurredAt: now.toISOString() });
     expect(env.data).toEqual({ id: env.id, timestamp: now.toISOString(), action: 'push', target, request });
     expect(env.traceparent).toBeUndefined();
   });
