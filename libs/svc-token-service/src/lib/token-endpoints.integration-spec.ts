@@ -119,6 +119,30 @@ describe('token-service endpoints', () => {
       expect(claimsOf(basic.json<{ access_token: string }>().access_token)['aud']).toBe('https://management.azure.com/');
     });
 
+    it('counts management tokens issued and refused on /metrics (berth.token.issued kind=management)', async () => {
+      const series = async (name: string, labels: Record<string, string>): Promise<number> => {
+        const { text } = await t.call('GET', '/metrics');
+        const line = text
+          .split('\n')
+          .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+        return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+      };
+      const issued = { berth_token_kind: 'management', berth_grant_type: 'client_credentials' };
+      const refused = { berth_grant_type: 'client_credentials', berth_reason: 'invalid_credentials' };
+      const [issuedBefore, refusedBefore] = [await series('berth_token_issued_total', issued), await series('berth_token_failures_total', refused)];
+      await identityToken();
+      await identityToken();
+      const bad = await t.call('POST', `/${w.tenantId}/oauth2/v2.0/token`, {
+        headers: { 'x-forwarded-for': randomIp() },
+        form: { grant_type: 'client_credentials', client_id: w.sp.clientId, client_secret: 'wrong', scope: `${t.url}/.default` },
+      });
+      expect(bad.status).toBe(401);
+      expect(await series('berth_token_issued_total', issued)).toBe(issuedBefore + 2);
+      expect(await series('berth_token_failures_total', refused)).toBe(refusedBefore + 1);
+      // Registry tokens are told apart by their kind: these did not move the management series.
+      expect(await series('berth_token_issued_total', { berth_token_kind: 'access', berth_grant_type: 'client_credentials' })).toBe(0);
+    });
+
     it('refuses bad client-credentials requests with Entra error codes', async () => {
       const token = (form: Record<string, string>, headers: Record<string, string> = {}, tenant = w.tenantId) =>
         t.call('POST', `/${tenant}/oauth2/v2.0/token`, { form, headers: { 'x-forwarded-for': randomIp(), ...headers } });

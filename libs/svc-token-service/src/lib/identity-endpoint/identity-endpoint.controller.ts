@@ -1,4 +1,5 @@
 import { Controller, Get, Header, HttpCode, Param, Post, Req, UseFilters } from '@nestjs/common';
+import { berthMetrics, type GrantType, type TokenFailureReason } from '@berth/telemetry';
 import type { FastifyRequest } from 'fastify';
 import { basicCredentials, clientOf, readForm, RequestInputError } from '../http/request-input.util';
 import { EntraError } from './entra-error';
@@ -27,6 +28,18 @@ export class IdentityEndpointController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   async token(@Param('tenant') tenant: string, @Req() req: FastifyRequest): Promise<EntraTokenResponse> {
+    let grantType: GrantType = 'other';
+    try {
+      const issued = await this.issue(tenant, req, (g) => (grantType = g === 'client_credentials' ? g : 'other'));
+      berthMetrics().tokenIssued({ kind: 'management', grantType: 'client_credentials' });
+      return issued;
+    } catch (e) {
+      berthMetrics().tokenFailed({ grantType, reason: failureReason(e) });
+      throw e;
+    }
+  }
+
+  private async issue(tenant: string, req: FastifyRequest, grant: (g: string | null) => void): Promise<EntraTokenResponse> {
     let form: URLSearchParams;
     try {
       form = await readForm(req);
@@ -34,6 +47,7 @@ export class IdentityEndpointController {
       if (e instanceof RequestInputError) throw new EntraError(400, 'invalid_request', 900144, `The request is not valid: ${e.message}.`);
       throw e;
     }
+    grant(form.get('grant_type'));
     const header = basicCredentials(req.headers.authorization);
     let clientId = form.get('client_id');
     let clientSecret = form.get('client_secret');
@@ -52,6 +66,21 @@ export class IdentityEndpointController {
       clientSecret,
       clientIp: clientOf(req).ip,
     });
+  }
+}
+
+/** A refused management-token request as `berth.token.failures` counts it (a bounded reason). */
+function failureReason(e: unknown): TokenFailureReason {
+  if (!(e instanceof EntraError)) return e instanceof Error && /unavailable|timeout|ECONNREFUSED/i.test(e.message) ? 'unavailable' : 'other';
+  switch (e.error) {
+    case 'invalid_client':
+      return e.aadsts === 7000222 ? 'expired' : 'invalid_credentials';
+    case 'unauthorized_client':
+      return 'disabled';
+    case 'invalid_grant':
+      return 'throttled';
+    default:
+      return 'invalid_request';
   }
 }
 
