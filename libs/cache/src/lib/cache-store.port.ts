@@ -19,6 +19,15 @@ export interface CounterStore {
    * a distinct count. Rejects with InvalidCacheArgumentError when `key` holds a value that is not an integer.
    */
   incrementWindow(key: string, by: number, windowSeconds: number): Promise<WindowCount>;
+
+  /**
+   * `incrementWindow(key, by, windowSeconds)` for each of `keys` (at most 16, distinct or not: a repeated key is
+   * counted once per occurrence) in ONE operation: one round trip for all the counters a request counts in. Returns
+   * the counts in the order of `keys`. Each counter is atomic as with incrementWindow; the set is validated before
+   * anything is counted (an invalid argument counts nothing). A counter holding a non-integer value rejects the whole
+   * call with InvalidCacheArgumentError; counters before it in `keys` may have been counted.
+   */
+  incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]>;
 }
 
 /** Short-lived values and locks. */

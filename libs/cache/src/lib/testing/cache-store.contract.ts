@@ -152,6 +152,45 @@ export function cacheStoreContract(name: string, subject: CacheStoreContractSubj
       await expect(store.get('hot')).resolves.toBe('200');
     });
 
+    it('incrementWindows counts every key in one call, in order, sharing counters with incrementWindow', async () => {
+      await store.incrementWindow('b', 4, 60);
+      const counts = await store.incrementWindows(['a', 'b', 'a'], 1, 60);
+      expect(counts.map((c) => c.count)).toEqual([1, 5, 2]);
+      for (const c of counts) expect(c.resetsInSeconds).toBeGreaterThanOrEqual(59);
+      await expect(store.get('a')).resolves.toBe('2');
+      await expect(store.incrementWindow('b', 0, 60)).resolves.toMatchObject({ count: 5 });
+      // A window started by incrementWindows is fixed as well: its reset time counts down, never extended.
+      const first = await store.incrementWindows(['short'], 1, 1);
+      expect(first).toEqual([{ count: 1, resetsInSeconds: 1 }]);
+      await pollUntil(
+        'the 1 s window of incrementWindows to reset',
+        async () => (await store.incrementWindows(['short', 'a'], 1, 1))[0]?.count === 1,
+        5_000,
+        50,
+      );
+    });
+
+    it('incrementWindows is atomic per key: 100 concurrent calls on two keys see 100 distinct counts each', async () => {
+      const results = await Promise.all(Array.from({ length: 100 }, () => store.incrementWindows(['x', 'y'], 1, 60)));
+      const expected = Array.from({ length: 100 }, (_, i) => i + 1);
+      expect(results.map((r) => r[0]?.count).sort((a = 0, b = 0) => a - b)).toEqual(expected);
+      expect(results.map((r) => r[1]?.count).sort((a = 0, b = 0) => a - b)).toEqual(expected);
+    });
+
+    it('incrementWindows refuses invalid arguments and counts nothing then', async () => {
+      await expect(store.incrementWindows([], 1, 60)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(store.incrementWindows(Array.from({ length: 17 }, (_, i) => `k${i}`), 1, 60)).rejects.toBeInstanceOf(
+        InvalidCacheArgumentError,
+      );
+      await expect(store.incrementWindows(['ok', ''], 1, 60)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(store.incrementWindows(['ok'], -1, 60)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(store.incrementWindows(['ok'], 1, 0)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(store.get('ok')).resolves.toBeUndefined();
+      await store.set('text', 'not a number');
+      await expect(store.incrementWindows(['text'], 1, 60)).rejects.toBeInstanceOf(InvalidCacheArgumentError);
+      await expect(store.get('text')).resolves.toBe('not a number');
+    });
+
     it('incrementWindow rejects a key holding a non-integer value with InvalidCacheArgumentError', async () => {
       await store.set('text', 'not a number');
       await expect(store.incrementWindow('text', 1, 60)).rejects.toBeInstanceOf(InvalidCacheArgumentError);

@@ -9,6 +9,16 @@ export function validateKey(key: unknown): asserts key is string {
   if (key.length > MAX_KEY_LENGTH) throw new InvalidCacheArgumentError(`key is longer than ${MAX_KEY_LENGTH}`);
 }
 
+/** Most keys one incrementWindows call takes (a request counts in a handful). */
+export const MAX_KEYS_PER_CALL = 16;
+
+export function validateKeys(keys: unknown): asserts keys is readonly string[] {
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS_PER_CALL) {
+    throw new InvalidCacheArgumentError(`keys must be an array of 1 to ${MAX_KEYS_PER_CALL} keys`);
+  }
+  for (const key of keys) validateKey(key);
+}
+
 export function validateValue(value: unknown): asserts value is string {
   if (typeof value !== 'string') throw new InvalidCacheArgumentError('value must be a string');
 }

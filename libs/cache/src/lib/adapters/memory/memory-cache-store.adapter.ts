@@ -6,6 +6,7 @@ import {
   secondsToMs,
   validateIncrement,
   validateKey,
+  validateKeys,
   validateValue,
 } from '../../util/validate-cache-arguments.util';
 import { MemoryCacheBackend } from './memory-cache-backend';
@@ -52,23 +53,38 @@ export class MemoryCacheStore implements CacheStore {
       this.assertOpen();
       validateKey(key);
       validateIncrement(by);
+      return this.increment(key, by, secondsToMs(windowSeconds, 'windowSeconds'), Date.now());
+    });
+  }
+
+  incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]> {
+    return settle(() => {
+      this.assertOpen();
+      validateKeys(keys);
+      validateIncrement(by);
       const windowMs = secondsToMs(windowSeconds, 'windowSeconds');
       const now = Date.now();
-      const k = this.prefix + key;
-      const entry = this.backend.live(k, now);
-      if (!entry) {
-        this.backend.write(k, { value: String(by), expiresAt: now + windowMs });
-        return { count: by, resetsInSeconds: msToResetSeconds(windowMs) };
-      }
-      if (!INTEGER.test(entry.value)) {
-        throw new InvalidCacheArgumentError(`key "${key}" holds a value that is not an integer counter`);
-      }
-      const count = Number(entry.value) + by;
-      entry.value = String(count);
-      // As in Redis: a value stored without expiry gets the window's expiry on its first increment.
-      entry.expiresAt ??= now + windowMs;
-      return { count, resetsInSeconds: msToResetSeconds(entry.expiresAt - now) };
+      // One synchronous pass: no other operation can interleave, as with one Redis script.
+      return keys.map((key) => this.increment(key, by, windowMs, now));
     });
+  }
+
+  /** One fixed-window increment (the caller validated the arguments). */
+  private increment(key: string, by: number, windowMs: number, now: number): WindowCount {
+    const k = this.prefix + key;
+    const entry = this.backend.live(k, now);
+    if (!entry) {
+      this.backend.write(k, { value: String(by), expiresAt: now + windowMs });
+      return { count: by, resetsInSeconds: msToResetSeconds(windowMs) };
+    }
+    if (!INTEGER.test(entry.value)) {
+      throw new InvalidCacheArgumentError(`key "${key}" holds a value that is not an integer counter`);
+    }
+    const count = Number(entry.value) + by;
+    entry.value = String(count);
+    // As in Redis: a value stored without expiry gets the window's expiry on its first increment.
+    entry.expiresAt ??= now + windowMs;
+    return { count, resetsInSeconds: msToResetSeconds(entry.expiresAt - now) };
   }
 
   get(key: string): Promise<string | undefined> {

@@ -8,6 +8,7 @@ import {
   secondsToMs,
   validateIncrement,
   validateKey,
+  validateKeys,
   validateValue,
 } from '../../util/validate-cache-arguments.util';
 
@@ -40,6 +41,25 @@ end
 return {count, ttl}
 `;
 
+/*
+ * The same for every key of KEYS, in one script (one round trip, and no other command runs in between): returns
+ * count1, ttl1, count2, ttl2, ... (Keys of one call must live on one node: Berth uses a single Redis, not a cluster.)
+ */
+const INCREMENT_WINDOWS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCRBY', key, ARGV[1])
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[2])
+    ttl = tonumber(ARGV[2])
+  end
+  out[2 * i - 1] = count
+  out[2 * i] = ttl
+end
+return out
+`;
+
 const DELETE_IF_EQUALS = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -47,9 +67,11 @@ end
 return 0
 `;
 
-/** The client with the two scripts registered by `defineCommand` (EVALSHA, falling back to EVAL after a restart). */
+/** The client with the scripts registered by `defineCommand` (EVALSHA, falling back to EVAL after a restart). */
 type ScriptedRedis = Redis & {
   berthIncrementWindow(key: string, by: number, windowMs: number): Promise<[number, number]>;
+  /** `numberOfKeys`, the keys, then `by` and `windowMs`. */
+  berthIncrementWindows(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   berthDeleteIfEquals(key: string, expected: string): Promise<number>;
 };
 
@@ -93,6 +115,7 @@ export class RedisCacheStore implements CacheStore {
       disconnectTimeout: 200,
     });
     client.defineCommand('berthIncrementWindow', { numberOfKeys: 1, lua: INCREMENT_WINDOW });
+    client.defineCommand('berthIncrementWindows', { lua: INCREMENT_WINDOWS });
     client.defineCommand('berthDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS });
     this.client = client as ScriptedRedis;
     const logger = options.logger;
@@ -124,6 +147,24 @@ export class RedisCacheStore implements CacheStore {
       throw err;
     });
     return { count: Number(count), resetsInSeconds: msToResetSeconds(Number(ttlMs)) };
+  }
+
+  async incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]> {
+    validateKeys(keys);
+    validateIncrement(by);
+    const windowMs = secondsToMs(windowSeconds, 'windowSeconds');
+    const reply = await this.run('incrementWindows', (c) =>
+      c.berthIncrementWindows(keys.length, ...keys.map((k) => this.prefix + k), by, windowMs),
+    ).catch((err: unknown) => {
+      if (err instanceof CacheUnavailableError && /not an integer/i.test(String((err.cause as Error)?.message))) {
+        throw new InvalidCacheArgumentError('a key holds a value that is not an integer counter');
+      }
+      throw err;
+    });
+    return keys.map((_, i) => ({
+      count: Number(reply[2 * i]),
+      resetsInSeconds: msToResetSeconds(Number(reply[2 * i + 1])),
+    }));
   }
 
   async get(key: string): Promise<string | undefined> {
