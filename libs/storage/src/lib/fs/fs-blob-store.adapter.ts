@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -33,9 +33,10 @@ import type {
 } from '../blob-store.port';
 import { resolveRange } from '../byte-range.util';
 import { assertPresignOptions } from '../presign-options.util';
-import { createDigestHash, formatDigest, parseDigest, type DigestAlgorithm } from '../digest.util';
+import { createDigestHash, formatDigest, parseDigest, type DigestAlgorithm, type ParsedDigest } from '../digest.util';
 import { bufferChunks, mapLimit, settle, withDeadline } from '../stream.util';
 import { UploadHasherCache } from '../upload-hasher-cache';
+import { writeBody } from './body-writer';
 
 export interface FsBlobStoreOptions {
   /** This region's storage folder (e.g. `<BERTH_DATA_DIR>/blobs/<region>`); created by ensureReady if missing. */
@@ -43,7 +44,6 @@ export interface FsBlobStoreOptions {
 }
 
 const DATA_FILE = 'data';
-const STARTED_AT_FILE = 'started-at';
 const READ_HIGH_WATER_MARK = 256 * 1024;
 const PING_DEADLINE_MS = 2000;
 const UNAVAILABLE_FS_CODES = new Set([
@@ -58,9 +58,8 @@ const UNAVAILABLE_FS_CODES = new Set([
   'ESTALE',
 ]);
 
-/** Appends write in batches of about this many bytes, or this many chunks, whichever comes first. */
-const WRITE_BATCH_BYTES = 1024 * 1024;
-const WRITE_BATCH_CHUNKS = 64;
+/** How many folders the store remembers as existing (beyond that it forgets them all and creates them again). */
+const KNOWN_DIRS_MAX = 10_000;
 
 /**
  * BlobStore on a local (or shared, POSIX) filesystem: the embedded default and single-node installs.
@@ -68,12 +67,19 @@ const WRITE_BATCH_CHUNKS = 64;
  * Uploads append to `uploads/<id>/data`, fdatasync'ed before an append resolves; a failed append truncates
  * back to where it started. Commit verifies the digest, then `rename`s the data file onto the blob path:
  * atomic, so readers see either no blob or the whole blob, and two processes committing the same content
- * both succeed (the second rename replaces identical bytes). No presigned URLs: callers stream with `open`.
+ * both succeed (the second rename replaces identical bytes). `putBlob` writes a private file `uploads/<id>`
+ * (no folder) and renames it into place the same way. An upload began when its folder (or file) was last
+ * changed: the folder's entries are only created at its start. No presigned URLs: callers stream with `open`.
+ *
+ * Bodies are written while they are read (see {@link writeBody}); the folders a store has created are
+ * remembered, so that a steady stream of pushes costs no `mkdir` per blob.
  */
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
   private readonly dependency: string;
   private readonly hashers = new UploadHasherCache();
+  /** Folders this store created or found (a hint: a folder removed behind its back is created again). */
+  private readonly knownDirs = new Set<string>();
   private closed = false;
 
   constructor(options: FsBlobStoreOptions) {
@@ -150,37 +156,26 @@ export class FsBlobStore implements BlobStore {
     return this.guard(async () => {
       assertRegistryId(registryId);
       await rm(this.abs(registryPrefix(registryId)), { recursive: true, force: true });
+      this.knownDirs.clear();
     });
   }
 
   beginUpload(registryId: string): Promise<UploadHandle> {
-    return this.guard(() => this.createUpload(registryId, true));
-  }
-
-  /** A new upload folder; `startedAt` false for a put's private upload (the folder's time serves for expiry). */
-  private async createUpload(registryId: string, startedAt: boolean): Promise<UploadHandle> {
-    assertRegistryId(registryId);
-    const uploadId = randomUUID();
-    const dir = this.abs(uploadPrefix(registryId, uploadId));
-    await mkdir(dir, { recursive: true });
-    // started-at first, data last: an upload exists once its data file does, and then it has a start time (a
-    // torn or missing started-at file falls back to the folder's time). Not fsynced here: an upload that has no
-    // bytes yet and is lost in a crash costs the client a new POST. The first append that adds bytes makes the
-    // folder durable; a monolithic put never needs it (the commit makes the blob durable).
-    if (startedAt) {
-      await writeFile(path.join(dir, STARTED_AT_FILE), JSON.stringify({ startedAt: new Date().toISOString() }), { flag: 'wx' });
-    }
-    await writeFile(path.join(dir, DATA_FILE), '', { flag: 'wx' });
-    this.hashers.start(uploadKey(registryId, uploadId));
-    return { uploadId };
+    return this.guard(async () => {
+      assertRegistryId(registryId);
+      const uploadId = randomUUID();
+      const dir = this.abs(uploadPrefix(registryId, uploadId));
+      await this.inDir(path.dirname(dir), () => mkdir(dir));
+      // The upload exists once its data file does; the folder's modification time is its start. Not fsynced
+      // here: an upload that has no bytes yet and is lost in a crash costs the client a new POST. The first
+      // append that adds bytes makes the folder durable.
+      await (await open(path.join(dir, DATA_FILE), 'wx')).close();
+      this.hashers.start(uploadKey(registryId, uploadId));
+      return { uploadId };
+    });
   }
 
   appendUpload(registryId: string, uploadId: string, body: Readable, expectedOffset: number): Promise<number> {
-    return this.append(registryId, uploadId, body, expectedOffset, true);
-  }
-
-  /** `durable`: whether an acknowledged first append must survive a crash (not for a put's private upload). */
-  private append(registryId: string, uploadId: string, body: Readable, expectedOffset: number, durable: boolean): Promise<number> {
     return this.guard(async () => {
       const dir = this.uploadDir(registryId, uploadId);
       let handle: FileHandle;
@@ -196,31 +191,13 @@ export class FsBlobStore implements BlobStore {
         const key = uploadKey(registryId, uploadId);
         const running = this.hashers.at(key, size);
         let position = size;
-        // Socket chunks (~64 KiB) are written in batches of about 1 MiB, one positional writev each: a sixteenth of
-        // the awaited writes (and their thread-pool round trips and promises) of one write per chunk.
-        const batch: Buffer[] = [];
-        let batched = 0;
-        const flush = async (): Promise<void> => {
-          if (batched === 0) return;
-          await writeAll(handle, batch, batched, position);
-          position += batched;
-          batch.length = 0;
-          batched = 0;
-        };
         try {
-          for await (const chunk of bufferChunks(body)) {
-            running?.hash.update(chunk);
-            batch.push(chunk);
-            batched += chunk.length;
-            if (batched >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
-          }
-          await flush();
+          position = (await writeBody(handle, body, size, (chunk) => running?.hash.update(chunk))).end;
           if (position !== size) await handle.datasync();
-          if (durable && size === 0 && position > 0) {
+          if (size === 0 && position > 0) {
             // The upload's folder and data file were created without fsyncs (beginUpload): make them durable
             // once they hold acknowledged bytes.
-            await fsyncDir(dir);
-            await fsyncDir(path.dirname(dir));
+            await Promise.all([fsyncDir(dir), fsyncDir(path.dirname(dir))]);
           }
         } catch (err) {
           // All or nothing: forget the (now ahead) running hash and cut the file back to where it was.
@@ -239,14 +216,13 @@ export class FsBlobStore implements BlobStore {
   uploadStatus(registryId: string, uploadId: string): Promise<UploadStatus> {
     return this.guard(async () => {
       const dir = this.uploadDir(registryId, uploadId);
-      let size: number;
       try {
-        size = (await stat(path.join(dir, DATA_FILE))).size;
+        const [data, folder] = await Promise.all([stat(path.join(dir, DATA_FILE)), stat(dir)]);
+        return { size: data.size, startedAt: folder.mtime };
       } catch (err) {
         if (isNotFound(err)) throw new UploadNotFoundError(registryId, uploadId);
         throw err;
       }
-      return { size, startedAt: await readStartedAt(dir) };
     });
   }
 
@@ -268,15 +244,7 @@ export class FsBlobStore implements BlobStore {
       if (actual !== parsed.hex) {
         throw new DigestMismatchError(parsed.digest, formatDigest(parsed.algorithm, actual), size);
       }
-      const finalPath = this.abs(blobPath(registryId, parsed));
-      await mkdir(path.dirname(finalPath), { recursive: true });
-      try {
-        await rename(dataPath, finalPath);
-      } catch (err) {
-        if (isNotFound(err)) throw new UploadNotFoundError(registryId, uploadId);
-        throw err;
-      }
-      await fsyncDir(path.dirname(finalPath));
+      await this.publish(registryId, uploadId, dataPath, parsed);
       this.hashers.forget(key);
       await rm(dir, { recursive: true, force: true });
       return { digest: parsed.digest, size };
@@ -297,9 +265,13 @@ export class FsBlobStore implements BlobStore {
       const registries = await listDirs(this.abs(REGISTRIES_PREFIX));
       const perRegistry = await mapLimit(registries, 8, async (registryId) => {
         const uploadsDir = this.abs(uploadsPrefix(registryId));
-        const ids = (await listDirs(uploadsDir)).filter(isWellFormedUploadId);
+        // Upload folders, and the private files of puts (left behind by a crash).
+        const ids = (await listEntries(uploadsDir)).filter(isWellFormedUploadId);
         const found = await mapLimit(ids, 16, async (uploadId) => {
-          const startedAt = await readStartedAt(path.join(uploadsDir, uploadId)).catch(() => undefined);
+          const startedAt = await stat(path.join(uploadsDir, uploadId)).then(
+            (st) => st.mtime,
+            () => undefined,
+          );
           return startedAt !== undefined && startedAt < olderThan ? [{ registryId, uploadId }] : [];
         });
         return found.flat();
@@ -310,18 +282,64 @@ export class FsBlobStore implements BlobStore {
 
   putBlob(registryId: string, body: Readable, digest: string): Promise<BlobInfo> {
     return this.guard(async () => {
+      assertRegistryId(registryId);
       const parsed = parseDigest(digest);
-      const { uploadId } = await this.createUpload(registryId, false);
-      // The algorithm is known up front, so even sha512 takes the fast path.
-      this.hashers.start(uploadKey(registryId, uploadId), parsed.algorithm);
+      // A private file straight under uploads/ (no folder, no start file: the file's time serves for expiry),
+      // written, verified, made durable and renamed into place: no re-read, no second open or stat.
+      const uploadId = randomUUID();
+      const file = this.abs(uploadPrefix(registryId, uploadId));
+      const handle = await this.inDir(path.dirname(file), () => open(file, 'wx'));
+      let published = false;
       try {
-        await this.append(registryId, uploadId, body, 0, false);
-        return await this.commitUpload(registryId, uploadId, digest);
-      } catch (err) {
-        await this.abortUpload(registryId, uploadId).catch(() => undefined);
-        throw err;
+        const hash = createDigestHash(parsed.algorithm);
+        const { end: size } = await writeBody(handle, body, 0, (chunk) => hash.update(chunk));
+        const actual = hash.digest('hex');
+        if (actual !== parsed.hex) throw new DigestMismatchError(parsed.digest, formatDigest(parsed.algorithm, actual), size);
+        if (size > 0) await handle.datasync();
+        await this.publish(registryId, uploadId, file, parsed);
+        published = true;
+        return { digest: parsed.digest, size };
+      } finally {
+        await handle.close().catch(() => undefined);
+        if (!published) await rm(file, { force: true }).catch(() => undefined);
       }
     });
+  }
+
+  /**
+   * Renames a verified, durable file onto the blob's path (atomic: readers see no blob or the whole blob; the
+   * same content committed twice replaces identical bytes) and makes the new entry durable.
+   */
+  private async publish(registryId: string, uploadId: string, file: string, digest: ParsedDigest): Promise<void> {
+    const finalPath = this.abs(blobPath(registryId, digest));
+    try {
+      await this.inDir(path.dirname(finalPath), () => rename(file, finalPath));
+    } catch (err) {
+      if (isNotFound(err)) throw new UploadNotFoundError(registryId, uploadId);
+      throw err;
+    }
+    await fsyncDir(path.dirname(finalPath));
+  }
+
+  /**
+   * Runs `work`, which creates an entry in `dir`, after making sure the folder exists: created once and then
+   * remembered; when it was removed behind the store's back (ENOENT), created again and `work` retried once.
+   */
+  private async inDir<T>(dir: string, work: () => Promise<T>): Promise<T> {
+    if (!this.knownDirs.has(dir)) await this.makeDir(dir);
+    try {
+      return await work();
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== 'ENOENT') throw err;
+      await this.makeDir(dir);
+      return work();
+    }
+  }
+
+  private async makeDir(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    if (this.knownDirs.size >= KNOWN_DIRS_MAX) this.knownDirs.clear();
+    this.knownDirs.add(dir);
   }
 
   async ping(): Promise<void> {
@@ -398,20 +416,6 @@ function errorMessage(err: unknown): string {
   return typeof message === 'string' ? message : String(err);
 }
 
-/** Writes `chunks` (`bytes` in all) at `position`: one writev, then whatever it left (a short write) piece by piece. */
-async function writeAll(handle: FileHandle, chunks: readonly Buffer[], bytes: number, position: number): Promise<void> {
-  const { bytesWritten } = chunks.length === 1 ? await handle.write(chunks[0] as Buffer, 0, bytes, position) : await handle.writev(chunks, position);
-  if (bytesWritten < bytes) await writeFully(handle, Buffer.concat(chunks, bytes).subarray(bytesWritten), position + bytesWritten);
-}
-
-async function writeFully(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, written, chunk.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
 /** Makes a directory's entries (a created, renamed or removed file) durable. Best effort where unsupported. */
 async function fsyncDir(dir: string): Promise<void> {
   let handle: FileHandle | undefined;
@@ -426,21 +430,19 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-async function readStartedAt(uploadDir: string): Promise<Date> {
-  try {
-    const parsed = JSON.parse(await readFile(path.join(uploadDir, STARTED_AT_FILE), 'utf8')) as { startedAt?: unknown };
-    const date = typeof parsed.startedAt === 'string' ? new Date(parsed.startedAt) : undefined;
-    if (date && !Number.isNaN(date.getTime())) return date;
-  } catch {
-    // Missing or torn (a crash during beginUpload): fall back to the folder's modification time.
-  }
-  return (await stat(uploadDir)).mtime;
-}
-
 async function listDirs(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(dir, { withFileTypes: true });
     return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+async function listEntries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
   } catch (err) {
     if (isNotFound(err)) return [];
     throw err;

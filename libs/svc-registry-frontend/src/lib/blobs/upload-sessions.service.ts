@@ -5,10 +5,15 @@ import type { DataSource, EntityManager } from 'typeorm';
 /** How long an upload may stay open from its start; then the expiry sweep removes it (distribution: 1 week). */
 export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** `storage_upload_id` of a session whose storage upload has not begun yet (nothing appended so far). */
+export const STORAGE_UPLOAD_NOT_BEGUN = '';
+
 /**
  * One resumable upload (`upload_sessions`). `id` is what clients see (`Docker-Upload-UUID`, the last segment of
  * the upload URL); `storageUploadId` names the upload in the store of `region` (the registry's home region when
- * the upload began). The stored byte count is the store's (`uploadStatus`); `offsetBytes` is a hint for listings.
+ * the upload began), or is {@link STORAGE_UPLOAD_NOT_BEGUN} until the first append: the usual monolithic push
+ * (POST, then one PUT with every byte) never begins one, its PUT stores the blob directly. The stored byte
+ * count is the store's (`uploadStatus`); `offsetBytes` is a hint for listings and the storage quota.
  */
 export interface UploadSession {
   readonly id: string;
@@ -17,7 +22,13 @@ export interface UploadSession {
   readonly region: string;
   readonly storageUploadId: string;
   readonly offsetBytes: number;
+  readonly startedAt: Date;
   readonly expiresAt: Date;
+}
+
+/** True until the session's first append began its storage upload. */
+export function storageNotBegun(session: UploadSession): boolean {
+  return session.storageUploadId === STORAGE_UPLOAD_NOT_BEGUN;
 }
 
 interface Row {
@@ -27,10 +38,12 @@ interface Row {
   region: string;
   storage_upload_id: string;
   offset_bytes: string;
+  started_at: Date;
   expires_at: Date;
 }
 
-const COLUMNS = 'id, registry_id, repository_name, region, storage_upload_id, offset_bytes::text AS offset_bytes, expires_at';
+const COLUMNS =
+  'id, registry_id, repository_name, region, storage_upload_id, offset_bytes::text AS offset_bytes, started_at, expires_at';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function toSession(r: Row): UploadSession {
@@ -41,6 +54,7 @@ function toSession(r: Row): UploadSession {
     region: r.region,
     storageUploadId: r.storage_upload_id,
     offsetBytes: Number(r.offset_bytes),
+    startedAt: new Date(r.started_at),
     expiresAt: new Date(r.expires_at),
   };
 }
@@ -54,7 +68,12 @@ function toSession(r: Row): UploadSession {
 export class UploadSessions {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
 
-  async create(registryId: string, repositoryName: string, region: string, storageUploadId: string): Promise<UploadSession> {
+  async create(
+    registryId: string,
+    repositoryName: string,
+    region: string,
+    storageUploadId: string = STORAGE_UPLOAD_NOT_BEGUN,
+  ): Promise<UploadSession> {
     const rows = (await this.ds.query(
       `INSERT INTO upload_sessions (registry_id, repository_name, region, storage_upload_id, expires_at)
        VALUES ($1, $2, $3, $4, now() + $5 * interval '1 millisecond') RETURNING ${COLUMNS}`,
@@ -81,6 +100,20 @@ export class UploadSessions {
     );
   }
 
+  /**
+   * Records the storage upload that the session's first append began, with its size, in one statement. Resolves
+   * false (changing nothing) when the session no longer waits for one: another request began it meanwhile, or
+   * the session is gone.
+   */
+  async recordBegun(id: string, registryId: string, storageUploadId: string, offset: number): Promise<boolean> {
+    const [, count] = (await this.ds.query(
+      `UPDATE upload_sessions SET storage_upload_id = $3, offset_bytes = $4, updated_at = now()
+        WHERE id = $1 AND registry_id = $2 AND storage_upload_id = $5`,
+      [id, registryId, storageUploadId, offset, STORAGE_UPLOAD_NOT_BEGUN],
+    )) as [unknown, number];
+    return count > 0;
+  }
+
   async delete(id: string, registryId: string, em: EntityManager = this.ds.manager): Promise<void> {
     await em.query(`DELETE FROM upload_sessions WHERE id = $1 AND registry_id = $2`, [id, registryId]);
   }
@@ -101,6 +134,7 @@ export class UploadSessions {
     now: Date,
   ): Promise<Set<string>> {
     if (refs.length === 0) return new Set();
+    // (Sessions that have not begun a storage upload own none: '' is never an upload id a store mints.)
     const rows = (await this.ds.query(
       `SELECT registry_id::text AS registry_id, storage_upload_id FROM upload_sessions
         WHERE region = $1 AND expires_at > $3 AND storage_upload_id = ANY($2::text[])`,

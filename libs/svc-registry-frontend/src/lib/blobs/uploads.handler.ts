@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isRepositoryName, isSupportedAlgorithm, parseContentRange, parseDigest, RegistryError } from '@berth/oci';
 import { BLOB_STORES, isStorageError, type BlobInfo, type BlobStore, type BlobStores } from '@berth/storage';
+import { berthMetrics, type RegistryOutcome } from '@berth/telemetry';
 import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import type { RegistryRef } from '../registry/registry-ref';
 import { RepositoryRecords } from '../registry/repository-records.service';
 import { queryParam, type RouteOf, type V2Request } from '../routing/v2-request';
@@ -9,7 +11,7 @@ import { mapErrors, toRegistryError } from './blob-errors.util';
 import { BlobLinks } from './blob-links.service';
 import { contentLength, drainBody, hasBody, requestBody, type LengthGuard } from './request-body.util';
 import { UploadLocks } from './upload-lock.service';
-import { UploadSessions, type UploadSession } from './upload-sessions.service';
+import { storageNotBegun, UploadSessions, type UploadSession } from './upload-sessions.service';
 
 /**
  * Blob uploads, distribution-spec v1.1 §"Pushing blobs" (end-4a/4b/4c, end-5, end-6, end-11, end-13, end-14):
@@ -72,15 +74,17 @@ export class UploadsHandler {
       const body = requestBody(req, contentLength(req));
       const info = await withBody(body, store.putBlob(registry.id, body, digest));
       await this.links.recordAndLink(registry.id, route.name, info, registry.location);
+      // The upload began with this request.
+      recordUploadDuration(reply.elapsedTime / 1000, 'success', registry.location);
       await blobCreated(reply, route.name, digest);
       return;
     }
 
     drainBody(req);
     await this.assertWritable(registry, route.name);
-    const store = this.stores.get(registry.location);
-    const { uploadId } = await mapErrors(store.beginUpload(registry.id));
-    const session = await this.sessions.create(registry.id, route.name, registry.location, uploadId);
+    // No storage upload yet: the first append begins one, and the usual monolithic push (one PUT with every
+    // byte) never needs one (its PUT stores the blob directly).
+    const session = await this.sessions.create(registry.id, route.name, registry.location);
     await reply
       .status(202)
       .headers(uploadHeaders(session, 0))
@@ -91,7 +95,7 @@ export class UploadsHandler {
   /** `GET <upload>` → 204 with `Location`, `Range: 0-<last>` (`0-0` when empty, as distribution) and the UUID. */
   async status(ctx: V2Request<RouteOf<'upload'>>): Promise<void> {
     const session = await this.session(ctx);
-    const { size } = await mapErrors(this.storeOf(session).uploadStatus(session.registryId, session.storageUploadId));
+    const size = await this.currentSize(this.storeOf(session), session);
     await ctx.reply.status(204).headers(uploadHeaders(session, size)).send();
   }
 
@@ -117,11 +121,35 @@ export class UploadsHandler {
       const current = await this.currentSize(store, session);
       if (range && range.start !== current) throw outOfOrder(reply, session, current);
       const body = requestBody(req, range ? range.end - range.start + 1 : declared);
-      const next = await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
-      await this.sessions.recordOffset(session.id, session.registryId, next);
-      return next;
+      if (!storageNotBegun(session)) {
+        const next = await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
+        await this.sessions.recordOffset(session.id, session.registryId, next);
+        return next;
+      }
+      return this.firstAppend(store, session, body, reply);
     });
     await reply.status(202).headers(uploadHeaders(session, size)).header('Content-Length', '0').send();
+  }
+
+  /**
+   * The session's first append: begins its storage upload, appends, and records both in one statement. When
+   * another request began one meanwhile (this request read the session before that one's append finished),
+   * this one's bytes are discarded and it is answered 416 with the upload's current state.
+   */
+  private async firstAppend(store: BlobStore, session: UploadSession, body: LengthGuard, reply: FastifyReply): Promise<number> {
+    const { uploadId } = await withBody(body, store.beginUpload(session.registryId));
+    const discard = (): Promise<void> => store.abortUpload(session.registryId, uploadId).catch(() => undefined);
+    let next: number;
+    try {
+      next = await withBody(body, store.appendUpload(session.registryId, uploadId, body, 0));
+      if (await this.sessions.recordBegun(session.id, session.registryId, uploadId, next)) return next;
+    } catch (err) {
+      await discard();
+      throw err;
+    }
+    await discard();
+    const current = await this.session({ registryId: session.registryId, name: session.repositoryName, id: session.id });
+    throw outOfOrder(reply, current, await this.currentSize(store, current), 'the upload is in use by another request');
   }
 
   /**
@@ -139,6 +167,7 @@ export class UploadsHandler {
     const range = chunkRange(ctx);
     const declared = contentLength(req);
     const store = this.storeOf(session);
+    const notBegun = storageNotBegun(session);
     await this.locked(session, reply, async () => {
       let whole = false;
       let body: LengthGuard | undefined;
@@ -147,21 +176,24 @@ export class UploadsHandler {
         if (range && range.start !== current) throw outOfOrder(reply, session, current);
         body = requestBody(req, range ? range.end - range.start + 1 : declared);
         // POST then one PUT with every byte (the usual "monolithic" push): the body goes straight to its
-        // content-addressed place (S3: one multipart upload, no segments, state or server-side assembly), and the
-        // still empty upload is dropped once the blob is linked.
+        // content-addressed place (S3: one multipart upload, no segments, state or server-side assembly).
         whole = current === 0;
         if (!whole) await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
       }
       const info = await this.verified(session, body, () =>
         whole && body
           ? store.putBlob(session.registryId, body, digest)
-          : store.commitUpload(session.registryId, session.storageUploadId, digest),
+          : notBegun
+            ? store.putBlob(session.registryId, Readable.from([]), digest) // nothing was ever appended: the empty blob
+            : store.commitUpload(session.registryId, session.storageUploadId, digest),
       );
       await this.links.recordAndLink(registry.id, route.name, info, session.region, (em) =>
         this.sessions.delete(session.id, session.registryId, em),
       );
-      if (whole) await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
+      // A storage upload begun by an empty PATCH and then bypassed by a whole-body PUT.
+      if (whole && !notBegun) await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
     });
+    recordUploadDuration(secondsSince(session.startedAt), 'success', session.region);
     await blobCreated(reply, route.name, digest);
   }
 
@@ -178,8 +210,9 @@ export class UploadsHandler {
       if (isStorageError(err, 'DIGEST_MISMATCH')) {
         // Best effort: the expiry sweep removes what a failure here leaves behind.
         const store = this.storeOf(session);
-        await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
+        if (!storageNotBegun(session)) await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
         await this.sessions.delete(session.id, session.registryId).catch(() => undefined);
+        recordUploadDuration(secondsSince(session.startedAt), 'client_error', session.region);
       }
       throw toRegistryError(err);
     }
@@ -190,7 +223,7 @@ export class UploadsHandler {
     const session = await this.session(ctx);
     const store = this.storeOf(session);
     const outcome = await this.locks.withLock(session.id, async () => {
-      await mapErrors(store.abortUpload(session.registryId, session.storageUploadId));
+      if (!storageNotBegun(session)) await mapErrors(store.abortUpload(session.registryId, session.storageUploadId));
       await this.sessions.delete(session.id, session.registryId);
     });
     if (outcome.busy) {
@@ -200,8 +233,12 @@ export class UploadsHandler {
   }
 
   /** The session the URL names, in this registry and repository, else BLOB_UPLOAD_UNKNOWN. */
-  private async session(ctx: V2Request<RouteOf<'upload'>>): Promise<UploadSession> {
-    const session = await this.sessions.find(ctx.registry.id, ctx.route.name, ctx.route.uploadId);
+  private async session(
+    ctx: V2Request<RouteOf<'upload'>> | { registryId: string; name: string; id: string },
+  ): Promise<UploadSession> {
+    const [registryId, name, id] =
+      'route' in ctx ? [ctx.registry.id, ctx.route.name, ctx.route.uploadId] : [ctx.registryId, ctx.name, ctx.id];
+    const session = await this.sessions.find(registryId, name, id);
     if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
     return session;
   }
@@ -212,6 +249,7 @@ export class UploadsHandler {
 
   /** The upload's durable size according to storage (the authority; the row's offset is only a hint). */
   private async currentSize(store: BlobStore, session: UploadSession): Promise<number> {
+    if (storageNotBegun(session)) return 0;
     const status = await mapErrors(store.uploadStatus(session.registryId, session.storageUploadId));
     return status.size;
   }
@@ -271,6 +309,18 @@ async function blobCreated(reply: FastifyReply, name: string, digest: string): P
     .header('Docker-Content-Digest', digest)
     .header('Content-Length', '0')
     .send();
+}
+
+/**
+ * issue #7's upload duration (`berth.registry.upload.duration`): from the start of the upload session to the
+ * request that ended it, a completed upload (`success`) or one discarded for a wrong digest (`client_error`).
+ */
+function recordUploadDuration(seconds: number, outcome: RegistryOutcome, region: string): void {
+  berthMetrics().uploadFinished(seconds, { outcome, region });
+}
+
+function secondsSince(start: Date): number {
+  return Math.max(0, (Date.now() - start.getTime()) / 1000);
 }
 
 /** Awaits a storage operation that consumes `body`; a body that broke its declared length is SIZE_INVALID. */
