@@ -79,7 +79,11 @@ function failureReason(e: unknown): TokenFailureReason {
       return 'disabled';
     case 'invalid_grant':
       return 'throttled';
-    default:
+    case 'invalid_request':
+    case 'unsupported_grant_type':
+    case 'invalid_scope':
+    case 'invalid_resource':
+    case 'invalid_tenant':
       return 'invalid_request';
   }
 }
