@@ -3,6 +3,7 @@
 // single-process mode.
 export * from './lib/entities';
 export { DB_MIGRATIONS } from './lib/migrations';
+export { REPOSITORY_CHANGES_CHANNEL } from './lib/migrations/1795395238261-RepositoryChangeNotify';
 export {
   buildDataSourceOptions,
   createDataSource,

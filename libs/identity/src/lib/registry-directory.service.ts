@@ -80,6 +80,16 @@ export class RegistryDirectory {
     return this.cached(`i:${id.toLowerCase()}`, `${SELECT} AND r.id = $1`, id);
   }
 
+  /**
+   * `byId` answered from memory only, synchronously (for hot paths that avoid a promise): the facts, or null when
+   * the registry is known not to exist; undefined when nothing fresh is cached (then call `byId`).
+   */
+  peekById(id: string): RegistryFacts | null | undefined {
+    const hit = this.cache.get(`i:${id.toLowerCase()}`);
+    if (!hit || Date.now() - hit.at >= CACHE_TTL_MS) return undefined;
+    return hit.facts ?? null;
+  }
+
   private async cached(key: string, sql: string, arg: string): Promise<RegistryFacts | undefined> {
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.facts;

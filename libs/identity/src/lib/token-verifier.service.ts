@@ -115,6 +115,8 @@ export class TokenVerifier {
    * claims are what the cache saves, since they cannot change for the same string.
    */
   async verifyRegistryAccessToken(token: string, registry: RegistryIdRef): Promise<VerifiedRegistryToken<RegistryAccessClaims>> {
+    const known = this.peekRegistryAccessToken(token, registry);
+    if (known) return known;
     const hit = this.verifiedAccess.get(token);
     if (hit) {
       if (Date.now() < hit.expiresAtMs) {
@@ -128,6 +130,18 @@ export class TokenVerifier {
     if (!Array.isArray(verified.claims.access)) throw new TokenInvalidError('claims');
     this.remember(token, verified);
     return verified;
+  }
+
+  /**
+   * `verifyRegistryAccessToken` answered from memory only, synchronously (the pull fast path's way: no promise): the
+   * remembered verification when the token verified before, has not expired and the registry facts it depends on are
+   * cached and still match; undefined in every other case (then call verifyRegistryAccessToken, which decides).
+   */
+  peekRegistryAccessToken(token: string, registry: RegistryIdRef): VerifiedRegistryToken<RegistryAccessClaims> | undefined {
+    const hit = this.verifiedAccess.get(token);
+    if (!hit || Date.now() >= hit.expiresAtMs) return undefined;
+    const facts = this.registries.peekById(registry.id);
+    return facts && facts.id === hit.registryId && facts.canonicalLoginServer === hit.audience ? hit.verified : undefined;
   }
 
   private remember(token: string, verified: VerifiedRegistryToken<RegistryAccessClaims>): void {

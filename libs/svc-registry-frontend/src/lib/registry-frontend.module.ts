@@ -9,6 +9,7 @@ import { ManifestsModule } from './manifests/manifests.module';
 import { RegistryContextModule } from './registry/registry-context.module';
 import { RawBodyMiddleware } from './routing/raw-body.middleware';
 import { V2Controller } from './routing/v2.controller';
+import { LocalWritesHook } from './routing/local-writes.hook';
 import { RegistryMetricsHook } from './routing/registry-metrics.hook';
 import { V2FastPath } from './routing/v2-fast-path';
 import { OciErrorFilter } from './oci-error.filter';
@@ -23,7 +24,7 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
 @Module({
   imports: [RegistryContextModule, LimitsModule, DataPlaneAuthModule, BlobsModule, ManifestsModule, AcrModule],
   controllers: [V2Controller],
-  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }, V2FastPath, RegistryMetricsHook],
+  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }, V2FastPath, RegistryMetricsHook, LocalWritesHook],
 })
 export class RegistryFrontendModule implements NestModule {
   /** Data-plane bodies reach the handlers unparsed, whatever Content-Type the client declared. */

@@ -11,6 +11,6 @@ import { TokenRouteForwarder } from './token-route-forwarder';
 @Module({
   imports: [IdentityModule, RegistryContextModule, LimitsModule],
   providers: [DataPlaneAuthorizer, TokenRouteForwarder, DataPlaneAuthGuard, { provide: APP_GUARD, useExisting: DataPlaneAuthGuard }],
-  exports: [DataPlaneAuthGuard],
+  exports: [DataPlaneAuthGuard, DataPlaneAuthorizer],
 })
 export class DataPlaneAuthModule {}

@@ -7,9 +7,10 @@ import {
   TokenInvalidError,
   type AccessEntry,
   type AllowedAccess,
+  type RegistryAccessClaims,
   type RepositoryAction,
 } from '@berth/auth';
-import { CredentialVerifier, PermissionResolver, TokenVerifier } from '@berth/identity';
+import { CredentialVerifier, PermissionResolver, TokenVerifier, type VerifiedRegistryToken } from '@berth/identity';
 import { RegistryError } from '@berth/oci';
 import { ROOT_LOGGER } from '@berth/platform';
 import type { FastifyRequest } from 'fastify';
@@ -32,6 +33,8 @@ import type { RequiredAccess } from './required-access.util';
 @Injectable()
 export class DataPlaneAuthorizer {
   private readonly logger: Logger;
+  /** Keyed by TokenVerifier's remembered verification: dropped with it. */
+  private readonly accessByToken = new WeakMap<VerifiedRegistryToken<RegistryAccessClaims>, DataPlaneAccess>();
 
   constructor(
     private readonly credentials: CredentialVerifier,
@@ -40,6 +43,20 @@ export class DataPlaneAuthorizer {
     @Inject(ROOT_LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'data-plane-auth' });
+  }
+
+  /**
+   * The hot path's shortcut, synchronous: the access of a Bearer caller whose token verified before (TokenVerifier's
+   * memory) and covers `required`; undefined in every other case, including every refusal (then `authorize`, which
+   * decides and builds the right error).
+   */
+  authorizeFromMemory(req: FastifyRequest, registry: RegistryRef, required: RequiredAccess): DataPlaneAccess | undefined {
+    const header = req.headers.authorization;
+    if (!header || header.length < 8 || !/^bearer /i.test(header)) return undefined;
+    const verified = this.tokens.peekRegistryAccessToken(header.slice(7).trim(), registry);
+    if (!verified) return undefined;
+    const access = this.tokenAccess(verified);
+    return satisfies(access, required) && !(required.kind === 'repository' && required.mountFrom) ? access : undefined;
   }
 
   async authorize(req: FastifyRequest, registry: RegistryRef, required: RequiredAccess): Promise<DataPlaneAccess> {
@@ -108,20 +125,30 @@ export class DataPlaneAuthorizer {
     token: string,
     challenge: (error?: ChallengeError, message?: string) => RegistryError,
   ): Promise<DataPlaneAccess> {
-    let claims: { sub: string; access: AccessEntry[] };
+    let verified: VerifiedRegistryToken<RegistryAccessClaims>;
     try {
-      ({ claims } = await this.tokens.verifyRegistryAccessToken(token, registry));
+      verified = await this.tokens.verifyRegistryAccessToken(token, registry);
     } catch (e) {
       if (!(e instanceof TokenInvalidError)) throw e;
       this.logger.debug({ reason: e.reason, registryId: registry.id }, 'access token refused');
       throw challenge('invalid_token', 'invalid or expired token');
     }
-    const access = fromToken(claims.sub, claims.access);
+    const access = this.tokenAccess(verified);
     if (!satisfies(access, required)) throw challenge('insufficient_scope', 'insufficient scope');
     // A mount's source is part of what a token must name (as in distribution): the challenge asks for both, so
     // the client's next token covers the source; Basic callers without pull on it fall back to a plain upload.
     if (required.kind === 'repository' && required.mountFrom && !access.can('pull', required.mountFrom)) {
       throw challenge('insufficient_scope', 'insufficient scope');
+    }
+    return access;
+  }
+
+  /** The access a verified token grants, built once per remembered verification (the same object on every hit). */
+  private tokenAccess(verified: VerifiedRegistryToken<RegistryAccessClaims>): DataPlaneAccess {
+    let access = this.accessByToken.get(verified);
+    if (!access) {
+      access = fromToken(verified.claims.sub, verified.claims.access);
+      this.accessByToken.set(verified, access);
     }
     return access;
   }

@@ -59,7 +59,7 @@ export class DataPlaneLimits {
 
   /** Counts the request in the registry-wide buckets; 429 TOOMANYREQUESTS with Retry-After when over. */
   checkRegistry(registry: RegistryRef, categories: readonly ThrottleCategory[]): Promise<void> {
-    return this.count(registry, categories);
+    return this.count(registry, categories, undefined, true);
   }
 
   /**
@@ -67,17 +67,17 @@ export class DataPlaneLimits {
    * e.g. `principal:<id>`, `admin:<registryId>`, `token:<id>`, `anonymous`); 429 when over.
    */
   checkIdentity(registry: RegistryRef, identityKey: string, categories: readonly ThrottleCategory[]): Promise<void> {
-    return this.count(registry, categories, identityKey);
+    return this.count(registry, categories, identityKey, false);
   }
 
-  /** Both: what a caller that has the identity at hand uses instead of the hook plus checkIdentity. */
-  async checkRequest(
-    registry: RegistryRef,
-    identityKey: string | undefined,
-    categories: readonly ThrottleCategory[],
-  ): Promise<void> {
-    await this.count(registry, categories);
-    if (identityKey !== undefined) await this.count(registry, categories, identityKey);
+  /**
+   * Both, in one counter-store call (one Redis round trip): what a caller that has the identity at hand uses instead
+   * of the hook plus checkIdentity (the pull fast path, after authentication). Without `identityKey` (the caller
+   * could not be authenticated) only the registry-wide buckets are counted, so floods of unauthenticated requests
+   * still count against the registry.
+   */
+  checkRequest(registry: RegistryRef, identityKey: string | undefined, categories: readonly ThrottleCategory[]): Promise<void> {
+    return this.count(registry, categories, identityKey, true);
   }
 
   /**
@@ -110,36 +110,29 @@ export class DataPlaneLimits {
    * Refuses (403 DENIED) a client the registry's network rules exclude: public network access disabled, or (Premium)
    * `networkRuleSet.defaultAction: Deny` with no IP rule matching the client address.
    */
-  async checkNetwork(registry: RegistryRef, clientIp: string): Promise<void> {
-    const policy = await this.policy(registry);
-    if (!policy.publicAccess) {
-      throw new RegistryError(
-        'DENIED',
-        `client with IP '${clientIp}' is not allowed access: the registry's public network access is disabled`,
-      );
-    }
-    if (!policy.allowed) return;
-    const ip = clientIp.replace(/^::ffff:/i, '');
-    if (isIP(ip) === 4 && policy.allowed.check(ip, 'ipv4')) return;
-    throw new RegistryError(
-      'DENIED',
-      `client with IP '${clientIp}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`,
-    );
+  checkNetwork(registry: RegistryRef, clientIp: string): void | Promise<void> {
+    // Synchronous while the registry's policy is cached (nearly always): no promise on the hot path.
+    const hit = this.network.get(registry.id);
+    if (hit && Date.now() - hit.at < NETWORK_TTL_MS) return enforceNetwork(hit, clientIp);
+    return this.policy(registry).then((policy) => enforceNetwork(policy, clientIp));
   }
 
   private async count(
     registry: RegistryRef,
     categories: readonly ThrottleCategory[],
-    identityKey?: string,
+    identityKey: string | undefined,
+    includeRegistry: boolean,
   ): Promise<void> {
-    const buckets = throttleBuckets(this.tiers.tier(registry.sku), registry.id, categories, identityKey);
-    let counts;
+    const tier = this.tiers.tier(registry.sku);
+    const buckets = includeRegistry ? throttleBuckets(tier, registry.id, categories) : [];
+    if (identityKey !== undefined) buckets.push(...throttleBuckets(tier, registry.id, categories, identityKey));
+    if (buckets.length === 0) return;
+    let windows;
     try {
-      counts = await Promise.all(
-        buckets.map(async (bucket) => ({
-          bucket,
-          ...(await this.counters.incrementWindow(bucket.key, 1, THROTTLE_WINDOW_SECONDS)),
-        })),
+      windows = await this.counters.incrementWindows(
+        buckets.map((b) => b.key),
+        1,
+        THROTTLE_WINDOW_SECONDS,
       );
     } catch (err) {
       // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
@@ -150,7 +143,9 @@ export class DataPlaneLimits {
       }
       return;
     }
-    const decision = decide(counts);
+    const decision = decide(
+      buckets.map((bucket, i) => ({ bucket, count: windows[i]?.count ?? 0, resetsInSeconds: windows[i]?.resetsInSeconds ?? 1 })),
+    );
     if (!decision.allowed) {
       throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, {
         'Retry-After': String(decision.retryAfterSeconds),
@@ -159,8 +154,6 @@ export class DataPlaneLimits {
   }
 
   private async policy(registry: RegistryRef): Promise<NetworkPolicy> {
-    const hit = this.network.get(registry.id);
-    if (hit && Date.now() - hit.at < NETWORK_TTL_MS) return hit;
     const [row] = (await this.ds.query(`SELECT properties FROM registries WHERE id = $1`, [registry.id])) as Array<{
       properties: {
         publicNetworkAccess?: string;
@@ -181,4 +174,20 @@ export class DataPlaneLimits {
     this.network.set(registry.id, policy);
     return policy;
   }
+}
+
+function enforceNetwork(policy: NetworkPolicy, clientIp: string): void {
+  if (!policy.publicAccess) {
+    throw new RegistryError(
+      'DENIED',
+      `client with IP '${clientIp}' is not allowed access: the registry's public network access is disabled`,
+    );
+  }
+  if (!policy.allowed) return;
+  const ip = clientIp.replace(/^::ffff:/i, '');
+  if (isIP(ip) === 4 && policy.allowed.check(ip, 'ipv4')) return;
+  throw new RegistryError(
+    'DENIED',
+    `client with IP '${clientIp}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`,
+  );
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { RegistryResolver } from '../registry/registry-resolver.service';
+import { pullRouteOf } from '../routing/pull-route.util';
 import { DataPlaneLimits } from './data-plane-limits.service';
 
 const DATA_PLANE = /^\/(v2|acr\/v1)(\/|$)/;
@@ -36,18 +37,35 @@ export class LimitsHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', (req, reply) => this.enforce(req, reply));
+    // Callback style, so that requests it does not look at cost no promise. Pulls are the fast path's (V2FastPath
+    // applies the same limits, counting the registry's and the caller's rates in one call once the caller is known).
+    fastify.addHook('onRequest', (req, reply, done) => {
+      if (pullRouteOf(req)) {
+        done();
+        return;
+      }
+      const path = req.url.split('?')[0] ?? '';
+      if (!DATA_PLANE.test(path)) {
+        done();
+        return;
+      }
+      this.enforce(req, reply, path).then(
+        (answered) => {
+          // A request answered here goes no further (Fastify ends the hook chain when `done` is not called).
+          if (!answered) done();
+        },
+        (err: unknown) => done(err as Error),
+      );
+    });
   }
 
-  /** Resolves with the reply when it answered (Fastify then stops the request), else with nothing. */
-  private async enforce(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const path = req.url.split('?')[0] ?? '';
-    if (!DATA_PLANE.test(path)) return undefined;
+  /** Resolves true when it answered (a refusal), false when the request goes on. */
+  private async enforce(req: FastifyRequest, reply: FastifyReply, path: string): Promise<boolean> {
     let registry;
     try {
       registry = await this.registries.resolve(req.headers.host);
     } catch {
-      return undefined;
+      return false;
     }
     try {
       await this.limits.checkNetwork(registry, req.ip);
@@ -61,8 +79,10 @@ export class LimitsHook implements OnModuleInit {
         caught instanceof RegistryError
           ? caught
           : new RegistryError('UNAVAILABLE', 'a dependency is unavailable, retry later');
-      await sendRegistryError(reply.header('Docker-Distribution-API-Version', 'registry/2.0'), err);
+      sendRegistryError(reply.header('Docker-Distribution-API-Version', 'registry/2.0'), err);
+      return true;
     }
+    return false;
   }
 
   /**

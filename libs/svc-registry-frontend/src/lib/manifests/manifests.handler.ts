@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_MANIFEST_BYTES, assertManifestSize, mediaTypeOfContentType } from '@berth/oci';
 import { queryParams, type RouteOf, type V2Request } from '../routing/v2-request';
 import { clientContentType } from '../routing/raw-body.middleware';
 import { ManifestDeletes } from './manifest-deletes.service';
-import { ManifestsService } from './manifests.service';
+import { ManifestsService, type StoredManifest } from './manifests.service';
 import { BodyTooLargeError, readCappedBody } from './read-capped-body.util';
 import { eventRequestInfo } from './request-info.util';
 
@@ -24,17 +25,21 @@ export class ManifestsHandler {
    * `If-None-Match` naming that Etag (or `*`) answers 304 with no body.
    */
   async get(ctx: V2Request<RouteOf<'manifest'>>): Promise<void> {
+    const answered = this.answer(ctx);
+    if (answered) await answered;
+  }
+
+  /**
+   * `get` without a promise when the manifest is in the ManifestCache (the pull fast path's way); a promise while it
+   * is read from the database. The reply is sent, not awaited (Fastify finishes it on its own).
+   */
+  answer(ctx: V2Request<RouteOf<'manifest'>>): void | Promise<void> {
     const { registry, route, req, reply } = ctx;
     const head = req.method === 'HEAD';
-    const m = await this.manifests.get(registry.id, route.name, route.reference, !head);
-    const etag = `"${m.digest}"`;
-    reply.header('docker-content-digest', m.digest).header('etag', etag);
-    if (ifNoneMatch(req.headers['if-none-match'], m.digest)) {
-      await reply.status(304).send();
-      return;
-    }
-    reply.status(200).header('content-type', m.mediaType).header('content-length', String(m.size));
-    await reply.send(head ? undefined : m.content);
+    const m = this.manifests.read(registry.id, route.name, route.reference, !head);
+    if (m instanceof Promise) return m.then((found) => sendManifest(req, reply, found, head));
+    sendManifest(req, reply, m, head);
+    return undefined;
   }
 
   /**
@@ -91,6 +96,16 @@ export class ManifestsHandler {
  */
 function declaredManifestType(contentType: string | undefined): string | undefined {
   return mediaTypeOfContentType(contentType) === 'application/json' ? undefined : contentType;
+}
+
+function sendManifest(req: FastifyRequest, reply: FastifyReply, m: StoredManifest, head: boolean): void {
+  reply.header('docker-content-digest', m.digest).header('etag', `"${m.digest}"`);
+  if (ifNoneMatch(req.headers['if-none-match'], m.digest)) {
+    reply.status(304).send();
+    return;
+  }
+  reply.status(200).header('content-type', m.mediaType).header('content-length', String(m.size));
+  reply.send(head ? undefined : m.content);
 }
 
 /** RFC 9110 §13.1.2: `*` or a list of entity tags; weak tags compare equal for GET (weak comparison). */

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { RegistryContextModule } from '../registry/registry-context.module';
+import { RepositoryChanges } from '../registry/repository-changes.service';
 import { CatalogHandler } from './catalog.handler';
 import { ListingsService } from './listings.service';
+import { ManifestCache, listeningManifestCache } from './manifest-cache';
 import { ManifestConfigReader } from './manifest-config.service';
 import { ManifestDeletes } from './manifest-deletes.service';
 import { ManifestsHandler } from './manifests.handler';
@@ -13,6 +15,7 @@ import { TagsHandler } from './tags.handler';
 @Module({
   imports: [RegistryContextModule],
   providers: [
+    { provide: ManifestCache, inject: [RepositoryChanges], useFactory: (changes: RepositoryChanges) => listeningManifestCache(changes) },
     ManifestsService,
     ManifestDeletes,
     ManifestConfigReader,
@@ -22,6 +25,6 @@ import { TagsHandler } from './tags.handler';
     CatalogHandler,
     ReferrersHandler,
   ],
-  exports: [ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler, ManifestDeletes, ListingsService],
+  exports: [ManifestCache, ManifestsHandler, TagsHandler, CatalogHandler, ReferrersHandler, ManifestDeletes, ListingsService],
 })
 export class ManifestsModule {}

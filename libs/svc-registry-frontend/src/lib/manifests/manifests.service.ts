@@ -13,6 +13,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../registry/prepared-query.util';
 import { RepositoryRecords, type RepositoryRecord } from '../registry/repository-records.service';
 import { ManifestConfigReader, chartIdentity, imagePlatform, type ImagePlatform } from './manifest-config.service';
+import { ManifestCache, type ManifestAnswer } from './manifest-cache';
 import { denied, manifestUnknown } from './manifest-errors.util';
 import { parseManifestReference } from './manifest-reference.util';
 import { buildRegistryEvent, writeOutbox, type EventRequestInfo, type RegistryEventData } from './registry-events';
@@ -55,6 +56,7 @@ export interface StoredManifest {
 }
 
 interface ManifestRow {
+  repository_id: string;
   digest: string;
   media_type: string;
   size: string | number;
@@ -76,6 +78,7 @@ export class ManifestsService {
     @Inject(DATA_SOURCE) private readonly ds: DataSource,
     private readonly repositories: RepositoryRecords,
     private readonly configs: ManifestConfigReader,
+    private readonly cache: ManifestCache,
   ) {}
 
   /**
@@ -149,7 +152,26 @@ export class ManifestsService {
    * pretending the content is absent (acr.md §8.4 "readEnabled false = pull blocked").
    */
   async get(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
+    return this.read(registryId, repository, reference, withContent);
+  }
+
+  /**
+   * `get`, answered synchronously when the answer (and, for a GET, the bytes) is in the ManifestCache: the pull fast
+   * path's way, with no promise on a hit; a promise otherwise. Throws (or rejects with) the same errors.
+   */
+  read(registryId: string, repository: string, reference: string, withContent: boolean): StoredManifest | Promise<StoredManifest> {
+    const known = this.cache.answer(registryId, repository, reference);
+    if (known) {
+      if (!withContent) return stored(known, reference);
+      const content = this.cache.content(registryId, known.digest);
+      if (content) return stored(known, reference, content);
+    }
+    return this.readDatabase(registryId, repository, reference, withContent);
+  }
+
+  private async readDatabase(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
     const ref = parseManifestReference(reference);
+    const ticket = this.cache.ticket();
     const content = withContent ? 'm.content' : 'NULL::bytea AS content';
     // One round trip on the hottest read path, a prepared statement (one per shape): the repository is resolved
     // inside the query (a missing repository and a missing manifest are the same MANIFEST_UNKNOWN to the client).
@@ -159,7 +181,7 @@ export class ManifestsService {
         ? await preparedQuery<ManifestRow>(
             this.ds,
             `berth-manifest-by-${shape}`,
-            `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
+            `SELECT r.id AS repository_id, m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
                     rm.read_enabled AS manifest_read, t.read_enabled AS tag_read
                FROM repositories r
                JOIN tags t ON t.registry_id = r.registry_id AND t.repository_id = r.id
@@ -171,7 +193,7 @@ export class ManifestsService {
         : await preparedQuery<ManifestRow>(
             this.ds,
             `berth-manifest-by-${shape}`,
-            `SELECT m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
+            `SELECT r.id AS repository_id, m.digest, m.media_type, m.size, ${content}, r.read_enabled AS repo_read,
                     rm.read_enabled AS manifest_read, NULL AS tag_read
                FROM repositories r
                JOIN repository_manifests rm ON rm.registry_id = r.registry_id AND rm.repository_id = r.id
@@ -181,20 +203,25 @@ export class ManifestsService {
           )
     ) as ManifestRow[];
     const row = rows[0];
+    // Absent answers are not remembered: a push creates them, and nothing would announce it for a repository not seen.
     if (!row) throw manifestUnknown(reference);
-    if (!row.repo_read || !row.manifest_read || row.tag_read === false) {
-      throw denied('reading is disabled for this repository, tag or manifest', { reference });
-    }
-    return {
+    const answer: ManifestAnswer = {
+      repositoryId: row.repository_id,
       digest: row.digest,
       mediaType: row.media_type,
       size: Number(row.size),
-      ...(row.content ? { content: row.content } : {}),
+      readable: row.repo_read && row.manifest_read && row.tag_read !== false,
     };
+    this.cache.store(ticket, registryId, repository, reference, answer, row.content ?? undefined);
+    return stored(answer, reference, row.content ?? undefined);
   }
 }
 
-
+/** The stored manifest of an answer, or DENIED when reading it is disabled. */
+function stored(answer: ManifestAnswer, reference: string, content?: Buffer): StoredManifest {
+  if (!answer.readable) throw denied('reading is disabled for this repository, tag or manifest', { reference });
+  return { digest: answer.digest, mediaType: answer.mediaType, size: answer.size, ...(content ? { content } : {}) };
+}
 
 /**
  * Every blob (config, layers) and child manifest (index entries) must already be in THIS repository: a blob

@@ -29,6 +29,8 @@ interface RegistryRow {
 @Injectable()
 export class RegistryResolver {
   private readonly cache = new Map<string, { at: number; ref: RegistryRef }>();
+  /** The same, by the exact Host header value (many spellings may name one registry; each is cached on its own). */
+  private readonly byHost = new Map<string, { at: number; ref: RegistryRef }>();
   private readonly suffix: string;
 
   constructor(
@@ -52,11 +54,30 @@ export class RegistryResolver {
     throw unknownRegistry();
   }
 
+  /**
+   * The registry of a Host header when it was resolved within the cache's lifetime, synchronously (the hot path's
+   * way: no promise); undefined otherwise (then `resolve`).
+   */
+  peek(hostHeader: string | undefined): RegistryRef | undefined {
+    const hit = this.byHost.get(hostHeader ?? '');
+    return hit && Date.now() - hit.at < CACHE_TTL_MS ? hit.ref : undefined;
+  }
+
   async resolve(hostHeader: string | undefined): Promise<RegistryRef> {
+    const known = this.peek(hostHeader);
+    if (known) return known;
+    const entry = await this.resolveByName(hostHeader);
+    if (this.byHost.size >= MAX_CACHED) this.byHost.clear();
+    // Same age as the entry by name: a registry change still takes effect within CACHE_TTL_MS.
+    this.byHost.set(hostHeader ?? '', entry);
+    return entry.ref;
+  }
+
+  private async resolveByName(hostHeader: string | undefined): Promise<{ at: number; ref: RegistryRef }> {
     const { name, region } = this.parseHost(hostHeader);
     const key = `${name}|${region ?? ''}`;
     const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.ref;
+    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit;
     const rows = (await this.ds.query(
       `SELECT id, name, login_server, sku, location, anonymous_pull_enabled
          FROM registries WHERE lower(name) = $1 AND provisioning_state = 'Succeeded'`,
@@ -78,8 +99,9 @@ export class RegistryResolver {
       anonymousPullEnabled: row.anonymous_pull_enabled,
     };
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    this.cache.set(key, { at: Date.now(), ref });
-    return ref;
+    const entry = { at: Date.now(), ref };
+    this.cache.set(key, entry);
+    return entry;
   }
 }
 
