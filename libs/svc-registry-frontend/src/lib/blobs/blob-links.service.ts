@@ -88,6 +88,43 @@ export class BlobLinks {
   }
 
   /**
+   * {@link recordAndLink} in ONE statement (no transaction round trips) when repository `name` exists (every push
+   * after its first), also deleting the upload session `sessionId` if given. Resolves false, changing nothing,
+   * when the repository does not exist: the caller then uses `recordAndLink`, which creates it.
+   */
+  async recordAndLinkExisting(
+    registryId: string,
+    name: string,
+    blob: { digest: string; size: number },
+    region: string,
+    sessionId?: string,
+  ): Promise<boolean> {
+    const linked = await preparedQuery<{ ok: number }>(
+      this.ds,
+      'berth-blob-record-link-close',
+      // Every insert and the delete happen only when the repository exists; the foreign keys are checked at the
+      // statement's end.
+      `WITH repo AS (
+         SELECT id FROM repositories WHERE registry_id = $1::uuid AND name = $5::text
+       ), blob AS (
+         INSERT INTO blobs (registry_id, digest, size) SELECT $1::uuid, $2::text, $3::bigint FROM repo
+         ON CONFLICT (registry_id, digest) DO NOTHING
+       ), region AS (
+         INSERT INTO blob_regions (registry_id, digest, region) SELECT $1::uuid, $2::text, $4::text FROM repo
+         ON CONFLICT (registry_id, digest, region) DO NOTHING
+       ), link AS (
+         INSERT INTO repository_blobs (repository_id, digest, registry_id) SELECT repo.id, $2::text, $1::uuid FROM repo
+         ON CONFLICT (repository_id, digest) DO NOTHING
+       ), closed AS (
+         DELETE FROM upload_sessions WHERE id = $6::uuid AND registry_id = $1 AND EXISTS (SELECT 1 FROM repo)
+       )
+       SELECT 1 AS ok FROM repo`,
+      [registryId, blob.digest, blob.size, region, name, sessionId ?? null],
+    );
+    return linked.length > 0;
+  }
+
+  /**
    * Cross-repository mount: links `digest` to repository `name` when the blob is linked to repository `from`
    * of the same registry, or, with `from` undefined ("automatic content discovery", distribution-spec), to any
    * repository of the registry. Resolves true when linked (also when it already was), false when the source

@@ -369,6 +369,46 @@ describe.each([
     expect((await req('DELETE', loc)).status).toBe(404);
   });
 
+  it('a session begins its storage upload only with its first append; an untouched one commits the empty blob', async () => {
+    const storageId = async (uuid: string): Promise<string | undefined> =>
+      (await pg.query<{ s: string }>(`SELECT storage_upload_id AS s FROM upload_sessions WHERE id = $1`, [uuid])).rows[0]?.s;
+    const stores = svc.app.get<BlobStores>(BLOB_STORES, { strict: false });
+    const post = await req('POST', '/v2/lazy/begin/blobs/uploads/');
+    const [loc, uuid] = [String(post.headers.get('location')), String(post.headers.get('docker-upload-uuid'))];
+    expect(await storageId(uuid)).toBe('');
+    expect((await req('GET', loc)).headers.get('range')).toBe('0-0');
+    const content = randomBytes(50);
+    expect((await req('PATCH', loc, { body: content, headers: { ...octet, 'content-range': '0-49' } })).status).toBe(202);
+    const begun = String(await storageId(uuid));
+    expect(begun).not.toBe('');
+    expect((await stores.get('eastus').uploadStatus(ids.defaultId, begun)).size).toBe(50);
+    expect((await req('PUT', `${loc}?digest=${sha256(content)}`)).status).toBe(201);
+    await expect(stores.get('eastus').uploadStatus(ids.defaultId, begun)).rejects.toMatchObject({ code: 'UPLOAD_NOT_FOUND' });
+
+    const empty = String((await req('POST', '/v2/lazy/begin/blobs/uploads/')).headers.get('location'));
+    expect((await req('PUT', `${empty}?digest=${sha256(Buffer.from('x'))}`)).json().errors[0]?.code).toBe('DIGEST_INVALID');
+    const again = String((await req('POST', '/v2/lazy/begin/blobs/uploads/')).headers.get('location'));
+    const put = await req('PUT', `${again}?digest=${sha256(Buffer.alloc(0))}`);
+    expect([put.status, put.headers.get('docker-content-digest')]).toEqual([201, sha256(Buffer.alloc(0))]);
+    expect((await req('HEAD', `/v2/lazy/begin/blobs/${sha256(Buffer.alloc(0))}`)).headers.get('content-length')).toBe('0');
+  });
+
+  it('a write-protected repository refuses uploads with DENIED and opens no session', async () => {
+    await push('locked/repo', randomBytes(10));
+    await pg.query(`UPDATE repositories SET write_enabled = false WHERE registry_id = $1 AND name = 'locked/repo'`, [ids.defaultId]);
+    const sessions = async (): Promise<number> =>
+      Number((await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM upload_sessions WHERE repository_name = 'locked/repo'`)).rows[0]?.n);
+    const open = await req('POST', '/v2/locked/repo/blobs/uploads/');
+    expect([open.status, open.json().errors[0]?.code]).toEqual([403, 'DENIED']);
+    const content = randomBytes(20);
+    const mono = await req('POST', `/v2/locked/repo/blobs/uploads/?digest=${sha256(content)}`, { body: content, headers: octet });
+    expect([mono.status, mono.json().errors[0]?.code]).toEqual([403, 'DENIED']);
+    expect(await sessions()).toBe(0);
+    expect(await links(sha256(content))).toBe(0);
+    await pg.query(`UPDATE repositories SET write_enabled = true WHERE registry_id = $1 AND name = 'locked/repo'`, [ids.defaultId]);
+    expect((await req('POST', '/v2/locked/repo/blobs/uploads/')).status).toBe(202);
+  });
+
   it('mount: from a repository holding the blob → 201; without from → 201; otherwise a session (202)', async () => {
     const d = await push('mount/source', randomBytes(200));
     const m = await req('POST', `/v2/mount/target/blobs/uploads/?mount=${d}&from=mount/source`);

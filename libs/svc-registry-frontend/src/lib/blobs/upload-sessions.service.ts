@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
 import type { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../registry/prepared-query.util';
 
 /** How long an upload may stay open from its start; then the expiry sweep removes it (distribution: 1 week). */
 export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
@@ -82,14 +83,44 @@ export class UploadSessions {
     return toSession(rows[0] as Row);
   }
 
+  /**
+   * A new session in an EXISTING repository, in one statement that also reads the repository's write flag:
+   * `missing` when the repository does not exist (nothing inserted: the caller creates it first), `read-only`
+   * when its writes are disabled (nothing inserted).
+   */
+  async createIfWritable(
+    registryId: string,
+    repositoryName: string,
+    region: string,
+  ): Promise<UploadSession | 'missing' | 'read-only'> {
+    const rows = await preparedQuery<Row & { write_enabled: boolean }>(
+      this.ds,
+      'berth-upload-session-create',
+      `WITH repo AS (
+         SELECT write_enabled FROM repositories WHERE registry_id = $1::uuid AND name = $2::text
+       ), created AS (
+         INSERT INTO upload_sessions (registry_id, repository_name, region, storage_upload_id, expires_at)
+         SELECT $1::uuid, $2::text, $3::text, $4::text, now() + $5::float8 * interval '1 millisecond' FROM repo WHERE repo.write_enabled
+         RETURNING ${COLUMNS}
+       )
+       SELECT repo.write_enabled, created.* FROM repo LEFT JOIN created ON true`,
+      [registryId, repositoryName, region, STORAGE_UPLOAD_NOT_BEGUN, UPLOAD_TTL_MS],
+    );
+    const row = rows[0];
+    if (!row) return 'missing';
+    return row.write_enabled && row.id ? toSession(row) : 'read-only';
+  }
+
   /** The live (unexpired) session `id` of repository `name` in the registry, else undefined. */
   async find(registryId: string, repositoryName: string, id: string): Promise<UploadSession | undefined> {
     if (!UUID.test(id)) return undefined;
-    const rows = (await this.ds.query(
+    const rows = await preparedQuery<Row>(
+      this.ds,
+      'berth-upload-session-find',
       `SELECT ${COLUMNS} FROM upload_sessions
         WHERE id = $1 AND registry_id = $2 AND repository_name = $3 AND expires_at > now()`,
       [id, registryId, repositoryName],
-    )) as Row[];
+    );
     return rows[0] ? toSession(rows[0]) : undefined;
   }
 

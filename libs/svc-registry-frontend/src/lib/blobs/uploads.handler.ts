@@ -73,7 +73,9 @@ export class UploadsHandler {
       const store = this.stores.get(registry.location);
       const body = requestBody(req, contentLength(req));
       const info = await withBody(body, store.putBlob(registry.id, body, digest));
-      await this.links.recordAndLink(registry.id, route.name, info, registry.location);
+      if (!(await this.links.recordAndLinkExisting(registry.id, route.name, info, registry.location))) {
+        await this.links.recordAndLink(registry.id, route.name, info, registry.location);
+      }
       // The upload began with this request.
       recordUploadDuration(reply.elapsedTime / 1000, 'success', registry.location);
       await blobCreated(reply, route.name, digest);
@@ -81,10 +83,14 @@ export class UploadsHandler {
     }
 
     drainBody(req);
-    await this.assertWritable(registry, route.name);
     // No storage upload yet: the first append begins one, and the usual monolithic push (one PUT with every
     // byte) never needs one (its PUT stores the blob directly).
-    const session = await this.sessions.create(registry.id, route.name, registry.location);
+    let session = await this.sessions.createIfWritable(registry.id, route.name, registry.location);
+    if (session === 'missing') {
+      await this.assertWritable(registry, route.name); // creates the repository
+      session = await this.sessions.create(registry.id, route.name, registry.location);
+    }
+    if (session === 'read-only') throw writeProtected(route.name);
     await reply
       .status(202)
       .headers(uploadHeaders(session, 0))
@@ -187,9 +193,11 @@ export class UploadsHandler {
             ? store.putBlob(session.registryId, Readable.from([]), digest) // nothing was ever appended: the empty blob
             : store.commitUpload(session.registryId, session.storageUploadId, digest),
       );
-      await this.links.recordAndLink(registry.id, route.name, info, session.region, (em) =>
-        this.sessions.delete(session.id, session.registryId, em),
-      );
+      if (!(await this.links.recordAndLinkExisting(registry.id, route.name, info, session.region, session.id))) {
+        await this.links.recordAndLink(registry.id, route.name, info, session.region, (em) =>
+          this.sessions.delete(session.id, session.registryId, em),
+        );
+      }
       // A storage upload begun by an empty PATCH and then bypassed by a whole-body PUT.
       if (whole && !notBegun) await store.abortUpload(session.registryId, session.storageUploadId).catch(() => undefined);
     });
@@ -270,8 +278,12 @@ export class UploadsHandler {
   /** A repository whose writes are disabled (ACR `writeEnabled: false`) refuses pushes with DENIED. */
   private async assertWritable(registry: RegistryRef, name: string): Promise<void> {
     const repo = await this.repositories.findOrCreate(registry.id, name);
-    if (!repo.writeEnabled) throw new RegistryError('DENIED', 'the repository is write-protected', { name });
+    if (!repo.writeEnabled) throw writeProtected(name);
   }
+}
+
+function writeProtected(name: string): RegistryError {
+  return new RegistryError('DENIED', 'the repository is write-protected', { name });
 }
 
 /** The Content-Range of a chunk, undefined when absent (streamed upload). */
