@@ -11,7 +11,10 @@
  *
  * Not a test: a command that writes its section of docs/performance.md (between `bench-events` markers).
  *
- *   node -r ./scripts/register.cjs bench/events.ts [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>]
+ *   node -r ./scripts/register.cjs bench/events.ts [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>] [--cpu-prof <dir>]
+ *
+ * `--cpu-prof <dir>` writes a V8 CPU profile of each registry-frontend and `phases.json` (the manifest GET rounds):
+ * `bench/cpuprofile.ts <profile> --phases <dir>/phases.json --phase "manifest GET"` summarises one round's samples.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +28,7 @@ import { sha256, smallBlob } from './lib/data';
 import { Histogram } from './lib/histogram';
 import { header, keepAliveAgent, request } from './lib/http';
 import { runLoad, type LoadResult } from './lib/load';
-import { loadAverage, machineFacts } from './lib/proc';
+import { cpuSecondsOf, loadAverage, machineFacts } from './lib/proc';
 import { exitedAny, freePort, migratedDatabase, pollUntil, probe, REPO_ROOT, startApp, stopProcess, type RunningProcess } from './lib/processes';
 import { removeBuckets, s3Client, startStack } from './lib/stack';
 
@@ -38,10 +41,11 @@ interface Args {
   /** Offered push rates, pushes per second, each its own run. */
   rates: number[];
   out: string | undefined;
+  cpuProf: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, rates: [], out: undefined };
+  const args: Args = { quick: false, rates: [], out: undefined, cpuProf: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -52,6 +56,7 @@ function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--rate') args.rates = next().split(',').map(Number);
     else if (a === '--out') args.out = next();
+    else if (a === '--cpu-prof') args.cpuProf = path.resolve(next());
     else throw new Error(`unknown argument ${a} (see the comment at the top of bench/events.ts)`);
   }
   if (args.rates.length === 0) args.rates = args.quick ? [50] : [10, 50];
@@ -60,13 +65,23 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** An HTTP server on 127.0.0.1 answering 200 to everything; `onBody` sees each request body. */
-async function sinkServer(onBody: (body: Buffer, at: number) => void): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * An HTTP server on 127.0.0.1 answering 200 to everything; `onBody` sees each request body (or, with `countOnly`,
+ * an empty buffer and the body's size: the OTLP sink only counts, so it takes little of the CPU it shares).
+ */
+async function sinkServer(
+  onBody: (body: Buffer, at: number, size: number) => void,
+  countOnly = false,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (!countOnly) chunks.push(c);
+    });
     req.on('end', () => {
-      onBody(Buffer.concat(chunks), performance.now());
+      onBody(countOnly ? Buffer.alloc(0) : Buffer.concat(chunks), performance.now(), size);
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
     });
   });
@@ -125,7 +140,7 @@ async function main(): Promise<void> {
     }
   });
   let spansBytes = 0;
-  const otlpSink = await sinkServer((body) => (spansBytes += body.length));
+  const otlpSink = await sinkServer((_body, _at, size) => (spansBytes += size), true);
   const sql = new Client({ connectionString: db.url });
   const cleanup = async (): Promise<void> => {
     await Promise.allSettled(processes.map((p) => stopProcess(p, 60_000)));
@@ -183,7 +198,8 @@ async function main(): Promise<void> {
     const frontendPort = await freePort();
     env['BERTH_PUBLIC_URL'] = `http://127.0.0.1:${frontendPort}`;
     const start = async (app: string, extra: Record<string, string>, port?: number): Promise<RunningProcess> => {
-      const p = startApp(REPO_ROOT, app, { ...env, ...extra }, port ?? (await freePort()));
+      const prof = args.cpuProf && app === 'registry-frontend' ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : [];
+      const p = startApp(REPO_ROOT, app, { ...env, ...extra }, port ?? (await freePort()), prof);
       processes.push(p);
       return p;
     };
@@ -314,23 +330,42 @@ async function main(): Promise<void> {
     // 2. manifest GET by tag, tracing on vs off, alternating rounds.
     const rounds = args.quick ? 1 : 3;
     const opts = { connections: 32, warmupMs: args.quick ? 1000 : 2000, durationMs: args.quick ? 5000 : 10_000 };
-    const load = (base: string): Promise<LoadResult> =>
+    // The frontend's own CPU per request, read from /proc around each round: less sensitive than req/s to what
+    // else the shared machine runs at the time.
+    const phases: Array<{ target: string; pid: number; phase: string; startUs: number; endUs: number }> = [];
+    const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+    const load = async (frontend: RunningProcess, label: string): Promise<LoadResult & { cpuUsPerRequest: number }> => {
+      const pid = frontend.child.pid ?? 0;
+      const cpu0 = cpuSecondsOf(pid);
+      const t0 = performance.now();
+      const startUs = monotonicUs();
+      const result = await loadOf(frontend.url);
+      phases.push({ target: `registry-frontend (${label})`, pid, phase: 'manifest GET', startUs, endUs: monotonicUs() });
+      const busy = cpuSecondsOf(pid) - cpu0;
+      // runLoad counts the measurement window only; scale the CPU of the whole round (warm-up included) to it.
+      const share = result.seconds / ((performance.now() - t0) / 1000);
+      return { ...result, cpuUsPerRequest: result.requests > 0 ? ((busy * share) / result.requests) * 1e6 : Number.NaN };
+    };
+    const loadOf = (base: string): Promise<LoadResult> =>
       runLoad({
         url: new URL(`/v2/${repo}/manifests/warmup`, base),
         headers: { ...auth, Accept: OCI_MANIFEST },
         ...opts,
         check: (res) => (res.status !== 200 ? `HTTP ${res.status}` : header(res, 'docker-content-digest') !== digest ? 'wrong digest' : undefined),
       });
-    const on: LoadResult[] = [];
-    const off: LoadResult[] = [];
-    const some: LoadResult[] = [];
+    type Round = Awaited<ReturnType<typeof load>>;
+    const on: Round[] = [];
+    const off: Round[] = [];
+    const some: Round[] = [];
     for (let r = 0; r < rounds; r++) {
-      off.push(await load(frontendOff.url));
-      on.push(await load(frontendOn.url));
-      some.push(await load(frontendSampled.url));
+      off.push(await load(frontendOff, 'off'));
+      on.push(await load(frontendOn, 'on'));
+      some.push(await load(frontendSampled, 'sampled'));
     }
+    if (args.cpuProf) writeFileSync(path.join(args.cpuProf, 'phases.json'), JSON.stringify(phases, null, 1));
     agent.destroy();
     const rps = (xs: LoadResult[]) => xs.reduce((s, x) => s + x.rps, 0) / xs.length;
+    const cpu = (xs: Round[]) => xs.reduce((s, x) => s + x.cpuUsPerRequest, 0) / xs.length;
     const p99 = (xs: LoadResult[]) => Math.max(...xs.map((x) => x.latency.p99));
     const errors = (xs: LoadResult[]) =>
       `${xs.reduce((s, x) => s + x.errors, 0)}${xs.find((x) => x.firstError) ? ` (first: ${xs.find((x) => x.firstError)?.firstError ?? ''})` : ''}`;
@@ -339,6 +374,8 @@ async function main(): Promise<void> {
     const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
     const cost = 1 - rps(on) / rps(off);
     const sampledCost = 1 - rps(some) / rps(off);
+    const cpuCost = cpu(on) / cpu(off) - 1;
+    const sampledCpuCost = cpu(some) / cpu(off) - 1;
     const md = [
       BEGIN,
       '## Event backbone and tracing (bench/events.ts)',
@@ -370,14 +407,22 @@ async function main(): Promise<void> {
       `GET /v2/${repo}/manifests/<tag>, closed loop, ${opts.connections} keep-alive connections, ${rounds} round(s) of ${opts.durationMs / 1000} s (+${opts.warmupMs / 1000} s warm-up) per frontend, alternating. ` +
         `"on": the OpenTelemetry SDK with HTTP, Nest, pg, ioredis and kafkajs instrumentation, every span exported over OTLP/protobuf (${(spansBytes / 1048576).toFixed(1)} MiB of spans received in all); "off": OTEL_SDK_DISABLED=true.`,
       '',
-      '| tracing | req/s (mean of rounds) | p99 ms (worst round) | errors |',
-      '| --- | --- | --- | --- |',
-      `| off | ${f(rps(off), 0)} | ${f(p99(off))} | ${errors(off)} |`,
-      `| on, every trace | ${f(rps(on), 0)} | ${f(p99(on))} | ${errors(on)} |`,
-      `| on, 10 % of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1) | ${f(rps(some), 0)} | ${f(p99(some))} | ${errors(some)} |`,
+      '| tracing | req/s (mean of rounds) | per round | frontend CPU µs/req (mean) | p99 ms (worst round) | errors |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...(
+        [
+          ['off', off],
+          ['on, every trace', on],
+          ['on, 10 % of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)', some],
+        ] as const
+      ).map(
+        ([label, xs]) =>
+          `| ${label} | ${f(rps(xs), 0)} | ${xs.map((x) => f(x.rps, 0)).join(' / ')} | ${f(cpu(xs), 0)} | ${f(p99(xs))} | ${errors(xs)} |`,
+      ),
       '',
       `Throughput cost of tracing: ${f(cost * 100)} % with every trace kept, ${f(sampledCost * 100)} % with 10 % sampled ` +
-        `(issue #7's target: under 10 %: ${cost < 0.1 ? 'met' : 'not met'} / ${sampledCost < 0.1 ? 'met' : 'not met'}).`,
+        `(issue #7's target: under 10 %: ${cost < 0.1 ? 'met' : 'not met'} / ${sampledCost < 0.1 ? 'met' : 'not met'}). ` +
+        `CPU per request: +${f(cpuCost * 100)} % with every trace kept, +${f(sampledCpuCost * 100)} % with 10 % sampled.`,
       END,
     ].join('\n');
     console.log(md);

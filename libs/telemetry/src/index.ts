@@ -2,6 +2,7 @@ export {
   startTelemetry,
   ensureMetrics,
   telemetryStarted,
+  tracingActive,
   flushTelemetry,
   shutdownTelemetry,
   renderPrometheusMetrics,
@@ -59,7 +60,7 @@ export {
 export type { BusSystem, ConsumedMessage, MessageHeaders, ProducedMessage } from './lib/propagation';
 export { traceLogFields } from './lib/log-fields';
 export type { TraceLogFields } from './lib/log-fields';
-export { setHttpRoute } from './lib/http-route';
+export { HttpServerSpan, HTTP_SERVER_TRACER } from './lib/http-server-span';
 // For tests and local debugging: a minimal OTLP/HTTP receiver.
 export { startOtlpReceiver } from './lib/testing/otlp-receiver';
 export type { OtlpReceiver, ReceivedRequest, ReceivedSpan } from './lib/testing/otlp-receiver';

@@ -2,10 +2,10 @@ import {
   metrics,
   ValueType,
   type Attributes,
-  type Counter,
   type Histogram,
   type Meter,
   type MeterProvider,
+  type ObservableCounter,
   type ObservableGauge,
   type ObservableResult,
 } from '@opentelemetry/api';
@@ -86,10 +86,78 @@ export function outcomeOfStatus(status: number): RegistryOutcome {
   return 'success';
 }
 
-function attrs(entries: Record<string, string | number | undefined>): Attributes {
+/**
+ * Series of one metric kept in plain JS, each under a cheap key (its attribute values joined): recording finds
+ * the series with one string and one Map lookup, where the SDK would copy the attributes through the view's
+ * allow-list and hash them (sorted keys, JSON) on every call, several microseconds per request.
+ */
+const MAX_SERIES = 2000;
+const SEP = '\u0001';
+
+function keyOf(values: ReadonlyArray<string | number | undefined>): string {
+  let key = '';
+  for (const v of values) key += v === undefined ? `\u0002${SEP}` : `${v}${SEP}`;
+  return key;
+}
+
+function attrsOf(names: readonly string[], values: ReadonlyArray<string | number | undefined>): Attributes {
   const out: Attributes = {};
-  for (const [k, v] of Object.entries(entries)) if (v !== undefined) out[k] = v;
-  return out;
+  names.forEach((n, i) => {
+    const v = values[i];
+    if (v !== undefined) out[n] = v;
+  });
+  return Object.freeze(out);
+}
+
+/** A counter summed in plain JS and reported by an observable counter on each collection (same name, unit and series). */
+class PlainCounter {
+  private readonly series = new Map<string, { readonly attributes: Attributes; value: number }>();
+  /** Bounded attributes never get here; past MAX_SERIES the rest is counted under the SDK's overflow attribute. */
+  private readonly overflow = { attributes: Object.freeze({ 'otel.metric.overflow': true }), value: 0 };
+
+  constructor(
+    instrument: ObservableCounter,
+    private readonly names: readonly string[],
+  ) {
+    instrument.addCallback((r) => {
+      for (const s of this.series.values()) r.observe(s.value, s.attributes);
+      if (this.overflow.value > 0) r.observe(this.overflow.value, this.overflow.attributes);
+    });
+  }
+
+  add(value: number, values: ReadonlyArray<string | number | undefined>): void {
+    if (!(value >= 0)) return; // a counter only grows (the SDK's Counter.add drops negative values too)
+    const key = keyOf(values);
+    let s = this.series.get(key);
+    if (!s) {
+      if (this.series.size >= MAX_SERIES) s = this.overflow;
+      else {
+        s = { attributes: attrsOf(this.names, values), value: 0 };
+        this.series.set(key, s);
+      }
+    }
+    s.value += value;
+  }
+}
+
+/** A histogram recorded through the SDK with one frozen attribute object per series (built once, not per call). */
+class CachedHistogram {
+  private readonly cache = new Map<string, Attributes>();
+
+  constructor(
+    private readonly instrument: Histogram,
+    private readonly names: readonly string[],
+  ) {}
+
+  record(value: number, values: ReadonlyArray<string | number | undefined>): void {
+    const key = keyOf(values);
+    let attributes = this.cache.get(key);
+    if (!attributes) {
+      attributes = attrsOf(this.names, values);
+      if (this.cache.size < MAX_SERIES) this.cache.set(key, attributes);
+    }
+    this.instrument.record(value, attributes);
+  }
 }
 
 /**
@@ -98,101 +166,92 @@ function attrs(entries: Record<string, string | number | undefined>): Attributes
  * meter provider, so a call made before telemetry started does not leave a no-op instrument behind.
  */
 export class BerthMetrics {
-  private readonly counters = new Map<BerthMetricName, Counter>();
-  private readonly histograms = new Map<BerthMetricName, Histogram>();
+  private readonly counters = new Map<BerthMetricName, PlainCounter>();
+  private readonly histograms = new Map<BerthMetricName, CachedHistogram>();
   private readonly gauges = new Map<BerthMetricName, ObservableGauge>();
 
   constructor(private readonly meter: Meter) {}
 
   httpServerRequest(r: HttpServerRequest): void {
-    const method = r.method.toUpperCase();
-    this.histogram(BerthMetric.HttpServerRequestDuration).record(
-      r.seconds,
-      attrs({
-        [H.Method]: KNOWN_METHODS.has(method) ? method : '_OTHER',
-        [H.Route]: r.route,
-        [H.StatusCode]: r.status,
-        [H.UrlScheme]: r.scheme,
-        [H.ErrorType]: r.status >= 500 ? String(r.status) : undefined,
-      }),
-    );
+    const method = KNOWN_METHODS.has(r.method) ? r.method : r.method.toUpperCase();
+    this.histogram(BerthMetric.HttpServerRequestDuration, HTTP_ATTRS).record(r.seconds, [
+      KNOWN_METHODS.has(method) ? method : '_OTHER',
+      r.route,
+      r.status,
+      r.scheme,
+      r.status >= 500 ? String(r.status) : undefined,
+    ]);
   }
 
   push(a: RegistryOpAttrs): void {
-    this.counter(BerthMetric.RegistryPushes).add(1, registryAttrs(a));
+    this.counter(BerthMetric.RegistryPushes, REGISTRY_ATTRS).add(1, [a.artifact, a.outcome, a.region, a.sku]);
   }
 
   pull(a: RegistryOpAttrs): void {
-    this.counter(BerthMetric.RegistryPulls).add(1, registryAttrs(a));
+    this.counter(BerthMetric.RegistryPulls, REGISTRY_ATTRS).add(1, [a.artifact, a.outcome, a.region, a.sku]);
   }
 
   bytesReceived(bytes: number, a: { artifact: Artifact; region?: string }): void {
     if (bytes > 0)
-      this.counter(BerthMetric.RegistryReceivedBytes).add(
-        bytes,
-        attrs({ [A.Artifact]: a.artifact, [A.Region]: a.region }),
-      );
+      this.counter(BerthMetric.RegistryReceivedBytes, [A.Artifact, A.Region]).add(bytes, [a.artifact, a.region]);
   }
 
   bytesSent(bytes: number, a: { artifact: Artifact; region?: string; delivery: 'proxy' | 'redirect' }): void {
     if (bytes > 0) {
-      this.counter(BerthMetric.RegistrySentBytes).add(
-        bytes,
-        attrs({ [A.Artifact]: a.artifact, [A.Region]: a.region, [A.Delivery]: a.delivery }),
-      );
+      this.counter(BerthMetric.RegistrySentBytes, [A.Artifact, A.Region, A.Delivery]).add(bytes, [
+        a.artifact,
+        a.region,
+        a.delivery,
+      ]);
     }
   }
 
   uploadFinished(seconds: number, a: { outcome: RegistryOutcome; region?: string }): void {
-    this.histogram(BerthMetric.RegistryUploadDuration).record(
-      seconds,
-      attrs({ [A.Outcome]: a.outcome, [A.Region]: a.region }),
-    );
+    this.histogram(BerthMetric.RegistryUploadDuration, [A.Outcome, A.Region]).record(seconds, [a.outcome, a.region]);
   }
 
   throttled(a: { operationClass: OperationClass; sku?: Sku }): void {
-    this.counter(BerthMetric.RegistryThrottledRequests).add(
-      1,
-      attrs({ [A.OperationClass]: a.operationClass, [A.Sku]: a.sku }),
-    );
+    this.counter(BerthMetric.RegistryThrottledRequests, [A.OperationClass, A.Sku]).add(1, [a.operationClass, a.sku]);
   }
 
   quotaRefused(a: { quota: QuotaKind; sku?: Sku }): void {
-    this.counter(BerthMetric.RegistryQuotaRefusals).add(1, attrs({ [A.Quota]: a.quota, [A.Sku]: a.sku }));
+    this.counter(BerthMetric.RegistryQuotaRefusals, [A.Quota, A.Sku]).add(1, [a.quota, a.sku]);
   }
 
   tokenIssued(a: { kind: TokenKind; grantType: GrantType }): void {
-    this.counter(BerthMetric.TokensIssued).add(1, attrs({ [A.TokenKind]: a.kind, [A.GrantType]: a.grantType }));
+    this.counter(BerthMetric.TokensIssued, [A.TokenKind, A.GrantType]).add(1, [a.kind, a.grantType]);
   }
 
   tokenFailed(a: { grantType: GrantType; reason: TokenFailureReason }): void {
-    this.counter(BerthMetric.TokenFailures).add(1, attrs({ [A.GrantType]: a.grantType, [A.Reason]: a.reason }));
+    this.counter(BerthMetric.TokenFailures, [A.GrantType, A.Reason]).add(1, [a.grantType, a.reason]);
   }
 
   webhookDelivery(seconds: number, a: { outcome: WebhookOutcome; action: WebhookAction }): void {
-    this.counter(BerthMetric.WebhookDeliveries).add(1, attrs({ [A.Outcome]: a.outcome, [A.WebhookAction]: a.action }));
-    this.histogram(BerthMetric.WebhookDeliveryDuration).record(seconds, attrs({ [A.Outcome]: a.outcome }));
+    this.counter(BerthMetric.WebhookDeliveries, [A.Outcome, A.WebhookAction]).add(1, [a.outcome, a.action]);
+    this.histogram(BerthMetric.WebhookDeliveryDuration, [A.Outcome]).record(seconds, [a.outcome]);
   }
 
   eventPublished(a: { eventType: string; topic: string; outcome: PublishOutcome }, count = 1): void {
-    this.counter(BerthMetric.EventsPublished).add(
-      count,
-      attrs({ [A.EventType]: a.eventType, [A.Topic]: a.topic, [A.Outcome]: a.outcome }),
-    );
+    this.counter(BerthMetric.EventsPublished, [A.EventType, A.Topic, A.Outcome]).add(count, [
+      a.eventType,
+      a.topic,
+      a.outcome,
+    ]);
   }
 
   /** `occurredAt` (the envelope's) also records the end-to-end delay, for handled events. */
   eventConsumed(a: { group: string; topic: string; outcome: ConsumeOutcome; occurredAt?: Date | string }): void {
-    this.counter(BerthMetric.EventsConsumed).add(
-      1,
-      attrs({ [A.ConsumerGroup]: a.group, [A.Topic]: a.topic, [A.Outcome]: a.outcome }),
-    );
+    this.counter(BerthMetric.EventsConsumed, [A.ConsumerGroup, A.Topic, A.Outcome]).add(1, [
+      a.group,
+      a.topic,
+      a.outcome,
+    ]);
     if (a.occurredAt !== undefined && a.outcome === 'success') {
       const at = typeof a.occurredAt === 'string' ? Date.parse(a.occurredAt) : a.occurredAt.getTime();
       if (Number.isFinite(at)) {
-        this.histogram(BerthMetric.EventsConsumeDelay).record(
+        this.histogram(BerthMetric.EventsConsumeDelay, [A.ConsumerGroup, A.Topic]).record(
           Math.max(0, (Date.now() - at) / 1000),
-          attrs({ [A.ConsumerGroup]: a.group, [A.Topic]: a.topic }),
+          [a.group, a.topic],
         );
       }
     }
@@ -232,26 +291,33 @@ export class BerthMetrics {
     return () => gauge.removeCallback(cb);
   }
 
-  private counter(name: BerthMetricName): Counter {
+  /** `names`: the attribute names, in the order each call passes the values. */
+  private counter(name: BerthMetricName, names: readonly string[]): PlainCounter {
     let c = this.counters.get(name);
     if (!c) {
       const d = METRIC_CATALOG[name];
-      c = this.meter.createCounter(name, { description: d.description, unit: d.unit, valueType: valueType(d) });
+      const instrument = this.meter.createObservableCounter(name, {
+        description: d.description,
+        unit: d.unit,
+        valueType: valueType(d),
+      });
+      c = new PlainCounter(instrument, names);
       this.counters.set(name, c);
     }
     return c;
   }
 
-  private histogram(name: BerthMetricName): Histogram {
+  private histogram(name: BerthMetricName, names: readonly string[]): CachedHistogram {
     let h = this.histograms.get(name);
     if (!h) {
       const d = METRIC_CATALOG[name];
-      h = this.meter.createHistogram(name, {
+      const instrument = this.meter.createHistogram(name, {
         description: d.description,
         unit: d.unit,
         valueType: ValueType.DOUBLE,
         advice: d.buckets ? { explicitBucketBoundaries: [...d.buckets] } : undefined,
       });
+      h = new CachedHistogram(instrument, names);
       this.histograms.set(name, h);
     }
     return h;
@@ -272,9 +338,8 @@ function valueType(d: MetricDefinition): ValueType {
   return d.unit === 's' ? ValueType.DOUBLE : ValueType.INT;
 }
 
-function registryAttrs(a: RegistryOpAttrs): Attributes {
-  return attrs({ [A.Artifact]: a.artifact, [A.Outcome]: a.outcome, [A.Region]: a.region, [A.Sku]: a.sku });
-}
+const HTTP_ATTRS = [H.Method, H.Route, H.StatusCode, H.UrlScheme, H.ErrorType] as const;
+const REGISTRY_ATTRS = [A.Artifact, A.Outcome, A.Region, A.Sku] as const;
 
 const byProvider = new WeakMap<MeterProvider, BerthMetrics>();
 

@@ -91,8 +91,8 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
  * `main.ts`, before Nest, pg, ioredis or kafkajs are loaded: auto-instrumentation patches modules as they
  * are required. Idempotent: a second call returns the first handle.
  *
- * Traces: HTTP (server and client), undici (fetch), Nest handlers, pg, ioredis and kafkajs, exported as the
- * `OTEL_*` variables say (see telemetry-settings.ts). Metrics: Berth's metrics and the instrumentations'
+ * Traces: the HTTP server span (HttpServerSpan, started by the service's first request hook), HTTP client,
+ * undici (fetch), Nest handlers, pg, ioredis and kafkajs, exported as the `OTEL_*` variables say (see telemetry-settings.ts). Metrics: Berth's metrics and the instrumentations'
  * (without the HTTP instrumentations' duplicates of `http.server.request.duration`, which the platform
  * records with the route), served at `/metrics` and pushed over OTLP when configured.
  */
@@ -181,6 +181,11 @@ export function ensureMetrics(serviceName: string): TelemetryHandle {
     state()?.handle ??
     startMetricsOnly({ serviceName }, resolveTelemetrySettings({ ...process.env, OTEL_SDK_DISABLED: 'true' }))
   );
+}
+
+/** Whether spans are being recorded in this process (telemetry started, and not with OTEL_SDK_DISABLED=true). */
+export function tracingActive(): boolean {
+  return state()?.handle.tracing === true;
 }
 
 /** Whether telemetry (or the metrics-only fallback) runs in this process. */
@@ -311,7 +316,9 @@ export function berthViews(): ViewOptions[] {
 function instrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => UNTRACED_PATHS.includes((req.url ?? '').split('?')[0] ?? ''),
+      // Outgoing requests only: the server span is Berth's own (HttpServerSpan, started by the first Fastify
+      // hook), which costs a fraction of the instrumentation's incoming-request wrapping.
+      disableIncomingRequestInstrumentation: true,
       // Background calls (storage health checks, ...) outside any request or event are not traced.
       requireParentforOutgoingSpans: true,
     }),
