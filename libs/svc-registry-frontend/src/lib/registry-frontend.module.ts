@@ -1,4 +1,4 @@
-import { type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { InfraNeed } from '@berth/platform';
 import { AcrModule } from './acr/acr.module';
@@ -19,16 +19,12 @@ export const REGISTRY_FRONTEND_NEEDS: readonly InfraNeed[] = ['database', 'blobs
 
 /**
  * The data plane: the OCI Distribution API under /v2/ (and, with later issues, the ACR data-plane API
- * under /acr/v1/). Errors on these routes are rendered in the OCI error format.
+ * under /acr/v1/). Errors on these routes are rendered in the OCI error format; data-plane bodies reach the
+ * handlers unparsed, whatever Content-Type the client declared (RawBodyMiddleware).
  */
 @Module({
   imports: [RegistryContextModule, LimitsModule, DataPlaneAuthModule, BlobsModule, ManifestsModule, AcrModule],
   controllers: [V2Controller],
-  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }, V2FastPath, RegistryMetricsHook, LocalWritesHook],
+  providers: [{ provide: APP_FILTER, useClass: OciErrorFilter }, RawBodyMiddleware, V2FastPath, RegistryMetricsHook, LocalWritesHook],
 })
-export class RegistryFrontendModule implements NestModule {
-  /** Data-plane bodies reach the handlers unparsed, whatever Content-Type the client declared. */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RawBodyMiddleware).forRoutes({ path: 'v2/*path', method: RequestMethod.ALL });
-  }
-}
+export class RegistryFrontendModule {}

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { berthMetrics, outcomeOfStatus, type OperationClass } from '@berth/telemetry';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { pullRouteOf } from './pull-route.util';
 
 const MANIFEST = /^\/v2\/.+\/manifests\/[^/]+$/;
 const BLOB = /^\/v2\/.+\/blobs\/(?!uploads\/?$)[^/]+$/;
@@ -19,14 +20,28 @@ export class RegistryMetricsHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', async (req, reply) => {
+    // Callback style: no promise per response.
+    fastify.addHook('onResponse', (req, reply, done) => {
       record(req, reply);
+      done();
     });
   }
 }
 
 /** Exposed for unit tests. */
 export function record(req: FastifyRequest, reply: FastifyReply): void {
+  const pull = pullRouteOf(req);
+  if (pull && reply.statusCode !== 429) {
+    // The pull fast path's requests: the route is known already (no path matching).
+    const m = berthMetrics();
+    const status = reply.statusCode;
+    m.pull({ artifact: pull.kind, outcome: outcomeOfStatus(status) });
+    if (req.method === 'GET' && status < 300) {
+      const sent = Number(reply.getHeader('content-length') ?? 0);
+      if (sent > 0) m.bytesSent(sent, { artifact: pull.kind, delivery: 'proxy' });
+    }
+    return;
+  }
   const path = req.url.split('?')[0] ?? '';
   if (!path.startsWith('/v2') && !path.startsWith('/acr/v1')) return;
   const m = berthMetrics();
