@@ -61,6 +61,8 @@ describe('data-plane limits (two frontend processes)', () => {
   const frontends: ServiceProcess[] = [];
   const name = `lim${randomUUID().replace(/-/g, '').slice(0, 10)}`;
   const premium = `${name}p`;
+  /** A Basic registry of its own (its own read budget) for the pull fast path. */
+  const pulls = `${name}f`;
   const suffix = 'berth.localhost';
 
   beforeAll(async () => {
@@ -83,14 +85,15 @@ describe('data-plane limits (two frontend processes)', () => {
     await pg.query(
       `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku, anonymous_pull_enabled)
        VALUES ($1, $2, $3, $4, 'eastus', 'Basic', false),
-              ($1, $2, $5, $6, 'eastus', 'Premium', false)`,
-      [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`],
+              ($1, $2, $5, $6, 'eastus', 'Premium', false),
+              ($1, $2, $7, $8, 'eastus', 'Basic', false)`,
+      [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`, pulls, `${pulls}.${suffix}`],
     );
-    await pg.query(`UPDATE registries SET admin_user_enabled = true WHERE name = $1`, [name]);
+    await pg.query(`UPDATE registries SET admin_user_enabled = true WHERE name IN ($1, $2)`, [name, pulls]);
     await pg.query(
       `INSERT INTO admin_credentials (registry_id, name, password_hash, encrypted_value)
-       SELECT id, 'password', $2, 'unused' FROM registries WHERE name = $1`,
-      [name, await hashSecret(ADMIN_PASSWORD)],
+       SELECT id, 'password', $3, 'unused' FROM registries WHERE name IN ($1, $2)`,
+      [name, pulls, await hashSecret(ADMIN_PASSWORD)],
     );
     const common = {
       ...env,
@@ -144,6 +147,26 @@ describe('data-plane limits (two frontend processes)', () => {
     // Another registry has its own budget.
     const other = await call(frontends[0]?.url ?? '', 'GET', '/v2/', { host: `${premium}.${suffix}` });
     expect(other.status).not.toBe(429);
+  });
+
+  it('counts pulls that fail authentication against the registry: a flood of them ends in 429 for everyone', async () => {
+    // Pulls are answered by the fast path, which counts the registry's and the caller's rates in one call after
+    // authentication; a caller that fails it is still counted against the registry.
+    const host = { host: `${pulls}.${suffix}` };
+    const admin = { authorization: `Basic ${Buffer.from(`${pulls}:${ADMIN_PASSWORD}`).toString('base64')}` };
+    const statuses: number[] = [];
+    for (let i = 0; i < READ_LIMIT + 3; i++) {
+      const f = frontends[i % 2] as ServiceProcess;
+      const path = i % 3 === 0 ? '/v2/app/manifests/latest' : `/v2/app/blobs/sha256:${'a'.repeat(64)}`;
+      statuses.push((await call(f.url, i % 2 === 0 ? 'GET' : 'HEAD', path, host)).status);
+    }
+    expect(statuses.slice(0, READ_LIMIT)).toEqual(Array<number>(READ_LIMIT).fill(401));
+    expect(statuses.slice(READ_LIMIT)).toEqual([429, 429, 429]);
+    // The registry's budget is spent for authenticated callers too (the refusal comes before the manifest lookup).
+    const authed = await call(frontends[0]?.url ?? '', 'GET', '/v2/app/manifests/latest', { ...host, ...admin });
+    expect(authed.status).toBe(429);
+    expect(authed.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('TOOMANYREQUESTS');
+    expect(Number(authed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses an upload that would exceed the storage limit and stores nothing', async () => {
@@ -237,6 +260,10 @@ describe('data-plane limits (two frontend processes)', () => {
       { timeoutMs: 15_000 },
     );
     expect(denied.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
+    // Pulls (the fast path) are refused the same way, before any credential is looked at.
+    const pull = await call(f.url, 'GET', '/v2/app/manifests/latest', host);
+    expect(pull.status).toBe(403);
+    expect(pull.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
     await pg.query(`UPDATE registries SET properties = $2 WHERE name = $1`, [
       premium,
       JSON.stringify({ networkRuleSet: { defaultAction: 'Deny', ipRules: [{ action: 'Allow', value: '127.0.0.1' }] } }),
