@@ -12,6 +12,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { RegistryPusher } from './events-helpers';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@berth/telemetry';
 
@@ -24,7 +25,9 @@ const PRODUCER = 4;
 const CONSUMER = 5;
 const PG_SCOPE = '@opentelemetry/instrumentation-pg';
 const NEST_SCOPE = '@opentelemetry/instrumentation-nestjs-core';
-const HTTP_SCOPE = '@opentelemetry/instrumentation-http';
+/** The HTTP server span is Berth's own (HttpServerSpan in libs/telemetry), not the HTTP instrumentation's. */
+const HTTP_SCOPE = 'berth.http';
+const REDIS_SCOPE = '@opentelemetry/instrumentation-ioredis';
 
 function traceparent(): { header: string; traceId: string; spanId: string } {
   const hex = (n: number): string =>
@@ -134,6 +137,40 @@ describe('telemetry of services run as processes', () => {
     expect(
       pg.some((s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql'),
     ).toBe(true);
+  });
+
+  it('a pull answered by the fast path (a Fastify hook) is one trace too: Redis and Postgres spans under the server span', async () => {
+    // The default registry (what a request to 127.0.0.1 resolves to), in the bootstrap resource group token-service
+    // made: its request counts are kept in Redis before the (missing) credentials are refused.
+    const sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    try {
+      await sql.query(
+        `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku)
+         SELECT subscription_id, id, 'default', 'default.otel.test', location, 'Premium' FROM resource_groups LIMIT 1
+         ON CONFLICT DO NOTHING`,
+      );
+    } finally {
+      await sql.end();
+    }
+    const caller = traceparent();
+    const res = await http(`${frontend.url}/v2/library/app/manifests/latest`, { headers: { traceparent: caller.header } });
+    expect(res.status).toBe(401);
+    const spans = await pollUntil(
+      'server, redis and pg spans of the pull',
+      () => Promise.resolve(spansOf(caller.traceId)),
+      (s) => s.some((x) => x.kind === SERVER) && s.some((x) => x.scope === PG_SCOPE) && s.some((x) => x.scope === REDIS_SCOPE),
+      { timeoutMs: 60000 },
+    );
+    const server = spans.find((s) => s.kind === SERVER);
+    expect(server).toMatchObject({ scope: HTTP_SCOPE, name: 'GET /v2/*', parentSpanId: caller.spanId });
+    expect(server?.attributes['http.response.status_code']).toBe(res.status);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const underServer = (s: ReceivedSpan): boolean => {
+      for (let p = byId.get(s.parentSpanId ?? ''); p; p = byId.get(p.parentSpanId ?? '')) if (p === server) return true;
+      return false;
+    };
+    for (const s of spans.filter((x) => x.scope === PG_SCOPE || x.scope === REDIS_SCOPE)) expect(underServer(s)).toBe(true);
   });
 
   it('scrubs secrets from URLs on spans and does not trace probes', async () => {
