@@ -1,3 +1,4 @@
+import '@berth/platform/thread-pool'; // first: libuv sizes its thread pool once
 import './instrument';
 import { ALL_INFRA_NEEDS, main, prepareEmbedded, serviceRoot } from '@berth/platform';
 import { MetadataServiceModule } from '@berth/svc-metadata-service';

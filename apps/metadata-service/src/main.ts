@@ -1,3 +1,4 @@
+import '@berth/platform/thread-pool'; // first: libuv sizes its thread pool once
 import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { MetadataServiceModule, METADATA_SERVICE_NEEDS } from '@berth/svc-metadata-service';

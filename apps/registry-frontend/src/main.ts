@@ -1,3 +1,4 @@
+import '@berth/platform/thread-pool'; // first: libuv sizes its thread pool once
 import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { RegistryFrontendModule, REGISTRY_FRONTEND_NEEDS } from '@berth/svc-registry-frontend';

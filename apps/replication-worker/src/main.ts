@@ -1,3 +1,4 @@
+import '@berth/platform/thread-pool'; // first: libuv sizes its thread pool once
 import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { ReplicationWorkerModule, REPLICATION_WORKER_NEEDS } from '@berth/svc-replication-worker';

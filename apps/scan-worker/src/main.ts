@@ -1,3 +1,4 @@
+import '@berth/platform/thread-pool'; // first: libuv sizes its thread pool once
 import './instrument';
 import { main, serviceRoot } from '@berth/platform';
 import { ScanWorkerModule, SCAN_WORKER_NEEDS } from '@berth/svc-scan-worker';
