@@ -66,30 +66,19 @@ export class HttpServerSpan {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
     const rawMethod = req.method ?? 'GET';
     const known = KNOWN_METHODS.has(rawMethod);
-    const headers = req.headers;
-    const attributes: Attributes = {
-      'http.request.method': known ? rawMethod : '_OTHER',
-      'url.scheme': scheme,
-      'url.path': path,
-      'network.protocol.version': req.httpVersion,
-    };
-    if (!known) attributes['http.request.method_original'] = rawMethod;
-    if (q >= 0) attributes['url.query'] = redactQueryString(url.slice(q + 1));
-    if (route) attributes['http.route'] = route;
-    const host = parseHost(headers.host);
-    if (host) {
-      attributes['server.address'] = host.address;
-      attributes['server.port'] = host.port ?? (scheme === 'https' ? 443 : 80);
-    }
-    const client = req.socket?.remoteAddress;
-    if (client) attributes['client.address'] = client;
-    const agent = headers['user-agent'];
-    if (agent) attributes['user_agent.original'] = agent;
-    const name = `${known ? rawMethod : 'HTTP'}${route ? ` ${route}` : ''}`;
-    const span = trace.getTracer(HTTP_SERVER_TRACER).startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    const span = trace
+      .getTracer(HTTP_SERVER_TRACER)
+      .startSpan(route ? `${known ? rawMethod : 'HTTP'} ${route}` : known ? rawMethod : 'HTTP', SERVER, parent);
+    // Attributes only on a span that is recorded (not sampled: none of this work). The samplers Berth configures
+    // (always-on, trace-id ratio, parent-based) decide without them.
+    if (span.isRecording())
+      span.setAttributes(
+        requestAttributes(req, rawMethod, known, route, scheme, path, q < 0 ? undefined : url.slice(q + 1)),
+      );
     const ctx = trace.setSpan(parent, span);
-    // A body is read through the request's 'data'/'end' listeners, which Node calls in the socket's context,
+    // A body is read through the request's 'data'/'end' listeners, which Node may call in the socket's context,
     // not this one: listeners added from here on run in the span's context (GETs skip the cost).
+    const headers = req.headers;
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) context.bind(ctx, req);
     return new HttpServerSpan(span, ctx);
   }
@@ -124,6 +113,40 @@ export class HttpServerSpan {
     this.span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client aborted the request' });
     this.span.end();
   }
+}
+
+const SERVER = { kind: SpanKind.SERVER };
+
+/** The HTTP semantic-convention attributes of a request (the query string redacted). */
+function requestAttributes(
+  req: IncomingMessage,
+  method: string,
+  known: boolean,
+  route: string | undefined,
+  scheme: 'http' | 'https',
+  path: string,
+  query: string | undefined,
+): Attributes {
+  const headers = req.headers;
+  const attributes: Attributes = {
+    'http.request.method': known ? method : '_OTHER',
+    'url.scheme': scheme,
+    'url.path': path,
+    'network.protocol.version': req.httpVersion,
+  };
+  if (!known) attributes['http.request.method_original'] = method;
+  if (query !== undefined) attributes['url.query'] = redactQueryString(query);
+  if (route) attributes['http.route'] = route;
+  const host = parseHost(headers.host);
+  if (host) {
+    attributes['server.address'] = host.address;
+    attributes['server.port'] = host.port ?? (scheme === 'https' ? 443 : 80);
+  }
+  const client = req.socket?.remoteAddress;
+  if (client) attributes['client.address'] = client;
+  const agent = headers['user-agent'];
+  if (agent) attributes['user_agent.original'] = agent;
+  return attributes;
 }
 
 /** `server.address` and `server.port` of a Host header (`name`, `name:port`, `[v6]:port`). */
