@@ -48,6 +48,16 @@ describe(PartCutter.name, () => {
     expect(big).toEqual(bytes(4, 100));
   });
 
+  it('should hold a small body in memory of its own size, not a whole part (a 1 MiB blob, 16 MiB parts)', () => {
+    const cutter = new PartCutter(16 * 1024 * 1024);
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    for (let i = 0; i < 16; i++) expect(cutter.push(chunk)).toEqual([]);
+    const rest = cutter.flush();
+    expect(rest.length).toBe(1024 * 1024);
+    expect(rest.buffer.byteLength).toBeLessThan(2 * 1024 * 1024);
+    expect(rest.every((b) => b === 7)).toBe(true);
+  });
+
   it('should refuse a non-positive part size', () => {
     expect(() => new PartCutter(0)).toThrow(RangeError);
   });

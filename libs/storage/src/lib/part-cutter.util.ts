@@ -1,11 +1,15 @@
+/** Beyond this many held chunks (a body of tiny chunks), they are merged into one, so that the list stays short. */
+const MAX_HELD_CHUNKS = 1024;
+
 /**
- * Cuts a byte stream into parts of exactly `partSize` bytes while holding at most one partial part. Small
- * chunks are copied into a buffer of 256 KiB first (so a 3-byte append does not allocate a whole part); once that
- * is not enough the buffer becomes a whole part at once, so each byte of a large upload is copied once, not again
- * at every doubling. A chunk that covers a whole part on its own is passed through without a copy.
+ * Cuts a byte stream into parts of exactly `partSize` bytes while holding at most one partial part. The chunks of a
+ * partial part are held as they came (not copied), and copied once, into a buffer of exactly the size needed, when
+ * they complete a part or are flushed: a 1 MiB blob costs 1 MiB, not a whole part's buffer (which made every small
+ * upload allocate `partSize`). A chunk that covers a whole part on its own is passed through without a copy. Chunks
+ * must not be modified after they were pushed (stream chunks never are).
  */
 export class PartCutter {
-  private buffer: Buffer | undefined;
+  private held: Buffer[] = [];
   private filled = 0;
   /** Whole-part buffers this cutter allocated (only those may come back through `recycle`). */
   private readonly own = new WeakSet<Buffer>();
@@ -33,14 +37,15 @@ export class PartCutter {
         continue;
       }
       const take = Math.min(this.partSize - this.filled, remaining);
-      this.reserve(this.filled + take);
-      chunk.copy(this.requireBuffer(), this.filled, offset, offset + take);
+      this.held.push(take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
       this.filled += take;
       offset += take;
       if (this.filled === this.partSize) {
-        parts.push(this.requireBuffer());
-        this.buffer = undefined;
-        this.filled = 0;
+        const part = this.spare ?? this.allocatePart();
+        this.spare = undefined;
+        parts.push(this.gather(part));
+      } else if (this.held.length > MAX_HELD_CHUNKS) {
+        this.held = [Buffer.concat(this.held, this.filled)];
       }
     }
     return parts;
@@ -52,36 +57,33 @@ export class PartCutter {
    * leaving one part of garbage behind per part. Parts that are views of the caller's chunks are ignored.
    */
   recycle(part: Buffer): void {
-    if (this.own.has(part) && part.length === this.partSize && part !== this.buffer) this.spare = part;
+    if (this.own.has(part) && part.length === this.partSize) this.spare = part;
   }
 
   /** Returns the held bytes (fewer than a part, possibly none) and resets. */
   flush(): Buffer {
-    const out = this.buffer ? this.buffer.subarray(0, this.filled) : Buffer.alloc(0);
-    this.buffer = undefined;
-    this.filled = 0;
-    return out;
-  }
-
-  private reserve(needed: number): void {
-    const capacity = this.buffer?.length ?? 0;
-    if (needed <= capacity) return;
-    let next = capacity === 0 ? Math.max(256 * 1024, needed) : this.partSize;
-    if (next > this.partSize) next = this.partSize;
-    let grown: Buffer;
-    if (next === this.partSize && this.spare) {
-      grown = this.spare;
-      this.spare = undefined;
-    } else {
-      grown = Buffer.allocUnsafe(next);
-      if (next === this.partSize) this.own.add(grown);
+    if (this.filled === 0) return Buffer.alloc(0);
+    if (this.held.length === 1) {
+      const only = this.held[0] as Buffer;
+      this.held = [];
+      this.filled = 0;
+      return only;
     }
-    if (this.buffer) this.buffer.copy(grown, 0, 0, this.filled);
-    this.buffer = grown;
+    return this.gather(Buffer.allocUnsafe(this.filled));
   }
 
-  private requireBuffer(): Buffer {
-    if (!this.buffer) throw new Error('PartCutter: no buffer');
-    return this.buffer;
+  private allocatePart(): Buffer {
+    const part = Buffer.allocUnsafe(this.partSize);
+    this.own.add(part);
+    return part;
+  }
+
+  /** Copies the held chunks into `into` (exactly `filled` bytes long) and resets. */
+  private gather(into: Buffer): Buffer {
+    let position = 0;
+    for (const chunk of this.held) position += chunk.copy(into, position);
+    this.held = [];
+    this.filled = 0;
+    return into;
   }
 }
