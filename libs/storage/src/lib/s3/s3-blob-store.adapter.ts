@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type * as http from 'node:http';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'minio';
 import {
@@ -296,9 +297,7 @@ export class S3BlobStore implements BlobStore {
       if (kept.length + added.length >= S3_MAX_PARTS) throw new UploadTooLargeError(S3_MAX_PARTS * this.partSize);
       const seq = nextSeq++;
       added.push({ seq, size: bytes.length });
-      await this.call('PutObject', () =>
-        this.client.putObject(this.bucket, segmentKey(prefix, seq), bytes, bytes.length),
-      );
+      await this.call('PutObject', () => this.putBuffer(segmentKey(prefix, seq), bytes));
     };
     const bodyChunks = async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of bufferChunks(body)) {
@@ -464,7 +463,9 @@ export class S3BlobStore implements BlobStore {
       const rest = cutter.flush();
       verify();
       if (multipartId === undefined) {
-        await this.call('PutObject', () => this.client.putObject(this.bucket, finalKey, rest, rest.length));
+        // The whole blob in one request: when its digest is a SHA-256 it is also the payload's, which signs it.
+        const payloadSha256 = parsed.algorithm === 'sha256' ? parsed.hex : undefined;
+        await this.call('PutObject', () => this.putBuffer(finalKey, rest, payloadSha256));
       } else {
         if (rest.length > 0) await uploadPart(rest);
         const uploadId = multipartId;
@@ -592,6 +593,24 @@ export class S3BlobStore implements BlobStore {
       throw err;
     }
     return parseUploadState(raw.toString('utf8'));
+  }
+
+  /**
+   * PutObject of a buffer, as ONE request. Not minio's `putObject`, which copies the buffer and computes its MD5
+   * as well as its SHA-256: the SigV4 payload hash (on plain HTTP; over HTTPS minio signs `UNSIGNED-PAYLOAD`) is
+   * computed here only when the caller does not already know it.
+   */
+  private async putBuffer(objectKey: string, bytes: Buffer, sha256Hex?: string): Promise<void> {
+    const payloadHash = this.client.enableSHA256 ? (sha256Hex ?? createHash('sha256').update(bytes).digest('hex')) : '';
+    const res = await this.client.makeRequestStreamAsync(
+      { method: 'PUT', bucketName: this.bucket, objectName: objectKey, headers: { 'content-length': String(bytes.length) } },
+      bytes,
+      payloadHash,
+      [200],
+      '',
+    );
+    res.resume();
+    await finished(res);
   }
 
   private async saveState(registryId: string, uploadId: string, state: S3UploadState): Promise<void> {
