@@ -38,6 +38,7 @@ const SELECT = `SELECT r.id, r.name, r.sku, r.admin_user_enabled, r.anonymous_pu
 @Injectable()
 export class RegistryDirectory {
   private readonly cache = new Map<string, { at: number; facts: RegistryFacts | undefined }>();
+  private readonly loading = new Map<string, Promise<RegistryFacts | undefined>>();
   private readonly suffix: string;
 
   constructor(
@@ -93,6 +94,16 @@ export class RegistryDirectory {
   private async cached(key: string, sql: string, arg: string): Promise<RegistryFacts | undefined> {
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.facts;
+    // One query per key at a time: when an entry expires under load, every request in flight waits for it.
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.load(key, sql, arg).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async load(key: string, sql: string, arg: string): Promise<RegistryFacts | undefined> {
     const [row] = (await this.ds.query(sql, [arg])) as RegistryRow[];
     const facts = row ? this.toFacts(row) : undefined;
     if (this.cache.size >= MAX_CACHED) this.cache.clear();

@@ -40,6 +40,7 @@ interface NetworkPolicy {
 @Injectable()
 export class DataPlaneLimits {
   private readonly network = new Map<string, NetworkPolicy>();
+  private readonly loadingPolicy = new Map<string, Promise<NetworkPolicy>>();
   private readonly logger: Logger;
   private lastOutageLog = 0;
 
@@ -114,7 +115,13 @@ export class DataPlaneLimits {
     // Synchronous while the registry's policy is cached (nearly always): no promise on the hot path.
     const hit = this.network.get(registry.id);
     if (hit && Date.now() - hit.at < NETWORK_TTL_MS) return enforceNetwork(hit, clientIp);
-    return this.policy(registry).then((policy) => enforceNetwork(policy, clientIp));
+    // One read per registry at a time: when the policy expires under load, every request in flight waits for it.
+    let loading = this.loadingPolicy.get(registry.id);
+    if (!loading) {
+      loading = this.policy(registry).finally(() => this.loadingPolicy.delete(registry.id));
+      this.loadingPolicy.set(registry.id, loading);
+    }
+    return loading.then((policy) => enforceNetwork(policy, clientIp));
   }
 
   private async count(

@@ -64,7 +64,7 @@ describe('manifest cache invalidation across processes', () => {
       digests[seed] = digestOf(body);
       expect((await a.putManifest(REPO, seed, body, MediaTypes.OciManifest, HOST)).status).toBe(201);
     }
-    await pollUntil('both listeners up', async () => listening(a) && listening(b), (up) => up, { timeoutMs: 10_000, intervalMs: 50 });
+    await pollUntil('both listeners up', () => Promise.resolve(listening(a) && listening(b)), (up) => up, { timeoutMs: 10_000, intervalMs: 50 });
   });
 
   afterAll(async () => {
@@ -147,7 +147,7 @@ describe('manifest cache invalidation across processes', () => {
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE '%:listen'`,
         [database],
       );
-      await pollUntil('the listeners to notice', async () => listening(a) || listening(b), (up) => !up, { timeoutMs: 10_000, intervalMs: 20 });
+      await pollUntil('the listeners to notice', () => Promise.resolve(listening(a) || listening(b)), (up) => !up, { timeoutMs: 10_000, intervalMs: 20 });
       expect(a.svc.app.get(ManifestCache).isActive).toBe(false);
       // Changes nobody announces are seen at once: every read goes to the database.
       for (const seed of ['two', 'three', 'one'] as const) {
@@ -158,7 +158,7 @@ describe('manifest cache invalidation across processes', () => {
     } finally {
       await admin.query(`ALTER DATABASE "${database}" ALLOW_CONNECTIONS true`);
     }
-    await pollUntil('the listener to reconnect', async () => listening(a), (up) => up, { timeoutMs: 15_000, intervalMs: 50 });
+    await pollUntil('the listener to reconnect', () => Promise.resolve(listening(a)), (up) => up, { timeoutMs: 15_000, intervalMs: 50 });
     expect(await digestAtA('outage')).toBe(digests['one']);
     await silently(`UPDATE tags SET manifest_digest = $1 WHERE registry_id = $2 AND name = 'outage'`, [digests['two'], registryId]);
     expect(await digestAtA('outage')).toBe(digests['one']);

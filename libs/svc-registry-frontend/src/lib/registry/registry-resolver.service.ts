@@ -31,6 +31,7 @@ export class RegistryResolver {
   private readonly cache = new Map<string, { at: number; ref: RegistryRef }>();
   /** The same, by the exact Host header value (many spellings may name one registry; each is cached on its own). */
   private readonly byHost = new Map<string, { at: number; ref: RegistryRef }>();
+  private readonly loading = new Map<string, Promise<{ at: number; ref: RegistryRef }>>();
   private readonly suffix: string;
 
   constructor(
@@ -78,6 +79,16 @@ export class RegistryResolver {
     const key = `${name}|${region ?? ''}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit;
+    // One query per registry at a time: when the entry expires under load, every request in flight waits for it.
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.load(key, name, region).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async load(key: string, name: string, region: string | undefined): Promise<{ at: number; ref: RegistryRef }> {
     const rows = (await this.ds.query(
       `SELECT id, name, login_server, sku, location, anonymous_pull_enabled
          FROM registries WHERE lower(name) = $1 AND provisioning_state = 'Succeeded'`,

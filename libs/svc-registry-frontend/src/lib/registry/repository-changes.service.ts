@@ -72,7 +72,7 @@ export class RepositoryChanges implements OnApplicationBootstrap, OnApplicationS
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     const client = this.client;
-    if (client) this.drop(client);
+    if (client) await this.drop(client);
   }
 
   private async connect(): Promise<void> {
@@ -125,7 +125,7 @@ export class RepositoryChanges implements OnApplicationBootstrap, OnApplicationS
   /** The connection failed (or never came up): subscribers stop trusting memory, and a new one is tried later. */
   private lost(client: Client, err: unknown): void {
     if (this.client !== client) return;
-    this.drop(client);
+    void this.drop(client);
     if (this.stopped) return;
     if (!this.warnedDown) {
       this.warnedDown = true;
@@ -135,7 +135,8 @@ export class RepositoryChanges implements OnApplicationBootstrap, OnApplicationS
     this.reconnectTimer.unref();
   }
 
-  private drop(client: Client): void {
+  /** Resolves when the connection is closed. */
+  private drop(client: Client): Promise<void> {
     this.client = undefined;
     clearInterval(this.heartbeat);
     const was = this.listening;
@@ -144,8 +145,8 @@ export class RepositoryChanges implements OnApplicationBootstrap, OnApplicationS
     client.removeAllListeners('end');
     client.removeAllListeners('error');
     client.on('error', () => undefined);
-    client.end().catch(() => undefined);
     if (was) for (const s of this.subscribers) s.listeningChanged(false);
+    return client.end().catch(() => undefined);
   }
 
   /** The pool's own connection settings (TypeORM's PostgresDriver keeps node-postgres' Pool as `master`). */
