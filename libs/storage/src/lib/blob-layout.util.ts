@@ -13,8 +13,8 @@ import { parseDigest, type ParsedDigest } from './digest.util';
  *   └── uploads/<uploadId>/                   one resumable upload; removed on commit or abort
  *       ├── S3:  state.json                   { startedAt, size, segments[{ seq, size }], nextSeq }
  *       │        segments/<seq, 10 digits>    the uploaded bytes, in order; all but the last >= 5 MiB
- *       └── fs:  data                         the uploaded bytes, appended in place
- *                started-at                   JSON { startedAt }
+ *       └── fs:  data                         the uploaded bytes, appended in place (the folder's time: the start)
+ *   └── uploads/<uploadId>                    fs: putBlob's private file, renamed onto the blob path when verified
  */
 
 export const REGISTRIES_PREFIX = 'registries/';
