@@ -11,10 +11,9 @@ import {
 } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import { redactQueryString } from './redaction';
-import { tracingActive, UNTRACED_PATHS } from './telemetry';
+import { httpServerTracer, UNTRACED_PATHS } from './telemetry';
 
-/** The instrumentation scope of the HTTP server spans Berth creates itself (not `@opentelemetry/instrumentation-http`). */
-export const HTTP_SERVER_TRACER = 'berth.http';
+export { HTTP_SERVER_TRACER } from './telemetry';
 
 /** Methods the semantic conventions name; anything else is `_OTHER` on the span (and `HTTP` in its name). */
 const KNOWN_METHODS: ReadonlySet<string> = new Set([
@@ -58,7 +57,8 @@ export class HttpServerSpan {
    * never the path; undefined when no route matched.
    */
   static start(req: IncomingMessage, route: string | undefined, scheme: 'http' | 'https'): HttpServerSpan | undefined {
-    if (!tracingActive()) return undefined;
+    const tracer = httpServerTracer();
+    if (!tracer) return undefined;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -66,9 +66,11 @@ export class HttpServerSpan {
     const parent = propagation.extract(ROOT_CONTEXT, req.headers, headerGetter);
     const rawMethod = req.method ?? 'GET';
     const known = KNOWN_METHODS.has(rawMethod);
-    const span = trace
-      .getTracer(HTTP_SERVER_TRACER)
-      .startSpan(route ? `${known ? rawMethod : 'HTTP'} ${route}` : known ? rawMethod : 'HTTP', SERVER, parent);
+    const span = tracer.startSpan(
+      route ? `${known ? rawMethod : 'HTTP'} ${route}` : known ? rawMethod : 'HTTP',
+      SERVER,
+      parent,
+    );
     // Attributes only on a span that is recorded (not sampled: none of this work). The samplers Berth configures
     // (always-on, trace-id ratio, parent-based) decide without them.
     if (span.isRecording())

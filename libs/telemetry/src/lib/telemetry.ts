@@ -1,4 +1,13 @@
-import { context, diag, DiagLogLevel, metrics, propagation, trace, type DiagLogger } from '@opentelemetry/api';
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  metrics,
+  propagation,
+  trace,
+  type DiagLogger,
+  type Tracer,
+} from '@opentelemetry/api';
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -66,7 +75,12 @@ interface TelemetryState {
   teardown(): void;
   prometheus?: PrometheusExporter;
   serializer: PrometheusSerializer;
+  /** The tracer of the HTTP server spans, looked up once (not through the API's globals on every request). */
+  serverTracer?: Tracer;
 }
+
+/** The instrumentation scope of the HTTP server spans Berth creates itself (not `@opentelemetry/instrumentation-http`). */
+export const HTTP_SERVER_TRACER = 'berth.http';
 
 /** Requests that are not worth a trace: probes and scrapes, every few seconds on every pod. */
 export const UNTRACED_PATHS: readonly string[] = ['/healthz', '/readyz', '/metrics'];
@@ -160,7 +174,13 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
     propagation.disable();
     context.disable();
   };
-  setState({ handle, teardown, prometheus, serializer: newSerializer() });
+  setState({
+    handle,
+    teardown,
+    prometheus,
+    serializer: newSerializer(),
+    serverTracer: trace.getTracer(HTTP_SERVER_TRACER),
+  });
   log('info', {
     msg: 'telemetry started',
     traces: exporters.length ? exporters : 'not exported',
@@ -186,6 +206,11 @@ export function ensureMetrics(serviceName: string): TelemetryHandle {
 /** Whether spans are being recorded in this process (telemetry started, and not with OTEL_SDK_DISABLED=true). */
 export function tracingActive(): boolean {
   return state()?.handle.tracing === true;
+}
+
+/** The tracer of HTTP server spans while tracing is active; undefined otherwise. */
+export function httpServerTracer(): Tracer | undefined {
+  return state()?.serverTracer;
 }
 
 /** Whether telemetry (or the metrics-only fallback) runs in this process. */
