@@ -20,6 +20,8 @@ const MANIFEST_OR_UPLOAD_START = /^\/v2\/.+\/(manifests\/[^/]+|blobs\/uploads\/?
  * for the bytes a request is about to add (its Content-Length, plus what an upload already holds when it is
  * continued or completed). Requests for an unknown registry pass through untouched: the handlers answer them as before.
  * Per-identity rates need the authenticated subject: the authorization layer calls DataPlaneLimits.checkIdentity.
+ * Pulls (manifest and blob GET/HEAD) are not looked at here: the pull fast path (V2FastPath) applies the network rules
+ * and counts the registry's and the caller's rates in one call once the caller is known (pullRouteOf decides).
  */
 @Injectable()
 export class LimitsHook implements OnModuleInit {
