@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { DataPlaneLimits } from '../limits/data-plane-limits.service';
+import type { RegistryRef } from '../registry/registry-ref';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import { attachAccess, type DataPlaneAccess } from './data-plane-access';
 import { DataPlaneAuthorizer } from './data-plane-authorizer.service';
@@ -14,8 +15,8 @@ const DATA_PLANE = /^\/(v2|acr\/v1)(\/|$)/;
  * looked up: the access the request needs is derived from its method and path alone, the caller's credentials
  * (none, Basic, or a registry access token) are checked against it, and what the caller may do is attached to
  * the request for handlers that decide more (e.g. whether a cross-repository mount may read its source). The
- * caller's per-identity request rate (ACR §10: anonymous and the admin user each count as one identity) is
- * checked here too.
+ * request rates (ACR §10: per registry, and per identity, where anonymous and the admin user each count as one
+ * identity) are counted here too, in one call.
  */
 @Injectable()
 export class DataPlaneAuthGuard implements CanActivate {
@@ -36,14 +37,26 @@ export class DataPlaneAuthGuard implements CanActivate {
 
   /**
    * Authorizes one data-plane request (`path`: its path without the query) and attaches what the caller may do;
-   * throws the RegistryError to answer otherwise. Also what the GET/HEAD fast path (V2FastPath) runs.
+   * throws the RegistryError to answer otherwise. Then counts the request rates, the registry's and the caller's
+   * buckets in one counter-store call; a request refused here (bad path, no or bad credentials, lacking access) is
+   * still counted against the registry, and answered 429 instead once the registry is over its rate, as when the
+   * registry-wide count ran before authentication.
    */
   async authorizeRequest(req: FastifyRequest, path: string): Promise<DataPlaneAccess> {
-    const required = requiredAccess(req.method, path, (req.query ?? {}) as Record<string, unknown>);
-    const registry = await this.registries.resolve(req.headers.host);
-    const access = await this.authorizer.authorize(req, registry, required);
-    // The registry-wide request rate was counted before (LimitsHook); the caller's own share is counted now that it is known.
-    await this.limits.checkIdentity(registry, access.subject, this.limits.categories(req.method, path));
+    const categories = this.limits.categories(req.method, path);
+    let registry: RegistryRef | undefined;
+    let access: DataPlaneAccess;
+    try {
+      const required = requiredAccess(req.method, path, (req.query ?? {}) as Record<string, unknown>);
+      registry = await this.registries.resolve(req.headers.host);
+      access = await this.authorizer.authorize(req, registry, required);
+    } catch (refused) {
+      // An unknown registry is not counted (it has no budget); a path refused before the registry was resolved is.
+      registry ??= this.registries.peek(req.headers.host);
+      if (registry) await this.limits.checkRequest(registry, undefined, categories, req);
+      throw refused;
+    }
+    await this.limits.checkRequest(registry, access.subject, categories, req);
     attachAccess(req, access);
     return access;
   }

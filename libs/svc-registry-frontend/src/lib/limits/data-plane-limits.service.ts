@@ -15,9 +15,24 @@ import {
   type ThrottleCategory,
 } from '@berth/tiers';
 import { BlockList, isIP } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { RegistryRef } from '../registry/registry-ref';
+
+const COUNTED = Symbol('berth.rateCounted');
+
+type CountedRequest = FastifyRequest & { [COUNTED]?: boolean };
+
+/** Whether the request was counted in the request-rate buckets (or deliberately left uncounted, see markRateCounted). */
+export function rateCounted(req: FastifyRequest): boolean {
+  return (req as CountedRequest)[COUNTED] === true;
+}
+
+/** Marks a request as counted (or as one that is not to be counted: refused by the network rules). */
+export function markRateCounted(req: FastifyRequest): void {
+  (req as CountedRequest)[COUNTED] = true;
+}
 
 /** Network settings are re-read at most this often per registry (as the registry resolver caches registries). */
 const NETWORK_TTL_MS = 5000;
@@ -60,25 +75,24 @@ export class DataPlaneLimits {
 
   /** Counts the request in the registry-wide buckets; 429 TOOMANYREQUESTS with Retry-After when over. */
   checkRegistry(registry: RegistryRef, categories: readonly ThrottleCategory[]): Promise<void> {
-    return this.count(registry, categories, undefined, true);
+    return this.count(registry, categories, undefined);
   }
 
   /**
-   * Counts the request in the caller's buckets within the registry (`identityKey`: the authenticated subject id,
-   * e.g. `principal:<id>`, `admin:<registryId>`, `token:<id>`, `anonymous`); 429 when over.
+   * Counts the request in the registry-wide buckets and, with `identityKey` (the authenticated subject id, e.g.
+   * `principal:<id>`, `admin:<registryId>`, `token:<id>`, `anonymous`), the caller's buckets within the registry, in
+   * one counter-store call (one Redis round trip); 429 when any is over. Without `identityKey` (the caller could not
+   * be authenticated) only the registry-wide buckets are counted, so floods of unauthenticated requests still count
+   * against the registry. `req`, when given, is marked as counted (see `rateCounted`).
    */
-  checkIdentity(registry: RegistryRef, identityKey: string, categories: readonly ThrottleCategory[]): Promise<void> {
-    return this.count(registry, categories, identityKey, false);
-  }
-
-  /**
-   * Both, in one counter-store call (one Redis round trip): what a caller that has the identity at hand uses instead
-   * of the hook plus checkIdentity (the pull fast path, after authentication). Without `identityKey` (the caller
-   * could not be authenticated) only the registry-wide buckets are counted, so floods of unauthenticated requests
-   * still count against the registry.
-   */
-  checkRequest(registry: RegistryRef, identityKey: string | undefined, categories: readonly ThrottleCategory[]): Promise<void> {
-    return this.count(registry, categories, identityKey, true);
+  checkRequest(
+    registry: RegistryRef,
+    identityKey: string | undefined,
+    categories: readonly ThrottleCategory[],
+    req?: FastifyRequest,
+  ): Promise<void> {
+    if (req) (req as CountedRequest)[COUNTED] = true;
+    return this.count(registry, categories, identityKey);
   }
 
   /**
@@ -128,10 +142,9 @@ export class DataPlaneLimits {
     registry: RegistryRef,
     categories: readonly ThrottleCategory[],
     identityKey: string | undefined,
-    includeRegistry: boolean,
   ): Promise<void> {
     const tier = this.tiers.tier(registry.sku);
-    const buckets = includeRegistry ? throttleBuckets(tier, registry.id, categories) : [];
+    const buckets = throttleBuckets(tier, registry.id, categories);
     if (identityKey !== undefined) buckets.push(...throttleBuckets(tier, registry.id, categories, identityKey));
     if (buckets.length === 0) return;
     let windows;

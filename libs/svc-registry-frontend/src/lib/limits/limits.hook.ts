@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import { pullRouteOf } from '../routing/pull-route.util';
-import { DataPlaneLimits } from './data-plane-limits.service';
+import { DataPlaneLimits, markRateCounted, rateCounted } from './data-plane-limits.service';
 
 const DATA_PLANE = /^\/(v2|acr\/v1)(\/|$)/;
 const UPLOAD = /^\/v2\/.+\/blobs\/uploads\/([0-9a-f-]{36})$/i;
@@ -16,12 +16,12 @@ const MANIFEST_OR_UPLOAD_START = /^\/v2\/.+\/(manifests\/[^/]+|blobs\/uploads\/?
 
 /**
  * Enforces the tier limits on every data-plane request before routing, as a Fastify `onRequest` hook (so no
- * handler has to remember it): the registry's network rules, the registry-wide request rates, and the storage limit
- * for the bytes a request is about to add (its Content-Length, plus what an upload already holds when it is
- * continued or completed). Requests for an unknown registry pass through untouched: the handlers answer them as before.
- * Per-identity rates need the authenticated subject: the authorization layer calls DataPlaneLimits.checkIdentity.
- * Pulls (manifest and blob GET/HEAD) are not looked at here: the pull fast path (V2FastPath) applies the network rules
- * and counts the registry's and the caller's rates in one call once the caller is known (pullRouteOf decides).
+ * handler has to remember it): the registry's network rules and the storage limit for the bytes a request is about
+ * to add (its Content-Length, plus what an upload already holds when it is continued or completed). Requests for an
+ * unknown registry pass through untouched: the handlers answer them as before. The request rates (registry-wide and
+ * per identity, one counter-store call) are counted once the caller is known, by the authorization guard; requests
+ * answered before it are counted here when they end. Pulls (manifest and blob GET/HEAD) are not looked at here: the
+ * pull fast path (V2FastPath) applies the network rules and the rates itself (pullRouteOf decides).
  */
 @Injectable()
 export class LimitsHook implements OnModuleInit {
@@ -59,6 +59,22 @@ export class LimitsHook implements OnModuleInit {
         (err: unknown) => done(err as Error),
       );
     });
+    // The request rates are counted by the authorization guard (or the pull fast path). A data-plane request answered
+    // before either ran (a storage refusal here, a body Fastify refused, a path no route takes) is counted against
+    // its registry once answered, so that it still spends the registry's budget.
+    fastify.addHook('onResponse', (req, _reply, done) => {
+      this.countIfUncounted(req);
+      done();
+    });
+  }
+
+  private countIfUncounted(req: FastifyRequest): void {
+    if (rateCounted(req) || pullRouteOf(req)) return;
+    const path = req.url.split('?')[0] ?? '';
+    if (!DATA_PLANE.test(path)) return;
+    const registry = this.registries.peek(req.headers.host);
+    if (!registry) return;
+    this.limits.checkRegistry(registry, this.limits.categories(req.method, path)).catch(() => undefined);
   }
 
   /** Resolves true when it answered (a refusal), false when the request goes on. */
@@ -70,8 +86,13 @@ export class LimitsHook implements OnModuleInit {
       return false;
     }
     try {
-      await this.limits.checkNetwork(registry, req.ip);
-      await this.limits.checkRegistry(registry, this.limits.categories(req.method, path));
+      try {
+        await this.limits.checkNetwork(registry, req.ip);
+      } catch (refused) {
+        // Refused by the network rules: not counted in the request rates (as before the rates moved to the guard).
+        markRateCounted(req);
+        throw refused;
+      }
       const adds = await this.bytesAdded(req, path, registry.id);
       if (adds > 0) await this.limits.checkStorage(registry, adds);
     } catch (caught) {

@@ -95,7 +95,7 @@ export class V2FastPath implements OnModuleInit {
     access: DataPlaneAccess,
   ): Promise<void> {
     try {
-      await this.limits.checkRequest(registry, access.subject, READ);
+      await this.limits.checkRequest(registry, access.subject, READ, req);
       const served = this.serve(req, reply, route, registry, access);
       if (served) await served;
     } catch (err) {
@@ -113,10 +113,10 @@ export class V2FastPath implements OnModuleInit {
         access = await this.authorizer.authorize(req, registry, required);
       } catch (refused) {
         // Counted against the registry all the same; over its rate, the answer is 429 instead.
-        await this.limits.checkRequest(registry, undefined, READ);
+        await this.limits.checkRequest(registry, undefined, READ, req);
         throw refused;
       }
-      await this.limits.checkRequest(registry, access.subject, READ);
+      await this.limits.checkRequest(registry, access.subject, READ, req);
       attachAccess(req, access);
       const served = this.serve(req, reply, route, registry, access);
       if (served) await served;
