@@ -6,9 +6,9 @@ import { bufferChunks } from '../stream.util';
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const WRITE_BATCH_CHUNKS = 64;
 /** At most this many batches are being written while the body is read further (memory: about this many MiB). */
-const WRITES_IN_FLIGHT = 3;
+const WRITES_IN_FLIGHT = 2;
 /** Write-back of the dirty pages starts (a background fdatasync) whenever this many more bytes were written. */
-const WRITE_BACK_BYTES = 16 * 1024 * 1024;
+const WRITE_BACK_BYTES = 8 * 1024 * 1024;
 
 /** What a {@link writeBody} call wrote. */
 export interface BodyWritten {
