@@ -31,6 +31,12 @@ class ThingsController {
     throw new Error('boom');
   }
 
+  @Get('slow/now')
+  async slow(): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    return 'late';
+  }
+
   @Get(':id')
   get(@Param('id') id: string): Promise<{ id: string }> {
     return withSpan('berth.test.read', {}, async () => {
@@ -155,6 +161,20 @@ describe('HTTP server span', () => {
     expect(server?.status.code).toBe(SpanStatusCode.ERROR);
     expect(server?.attributes['http.response.status_code']).toBe(500);
     expect(server?.attributes['error.type']).toBeDefined();
+  });
+
+  it('ends the span as an error when the client goes away before the answer', async () => {
+    const caller = traceparent();
+    await expect(
+      http(`${svc.url}/things/slow/now`, { headers: { traceparent: caller.header }, timeoutMs: 100 }),
+    ).rejects.toThrow();
+    const server = await serverSpan(caller.traceId);
+    expect(server.name).toBe('GET /things/slow/now');
+    expect(server.status.code).toBe(SpanStatusCode.ERROR);
+    expect(server.attributes['error.type']).toBe('aborted');
+    // The handler's late answer does not end it a second time (one span for the request).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ofTrace(caller.traceId).filter((s) => s.kind === SpanKind.SERVER)).toHaveLength(1);
   });
 
   it('names a request no route matched by its method only (never the path)', async () => {
