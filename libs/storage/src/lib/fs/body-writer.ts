@@ -1,11 +1,11 @@
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { bufferChunks } from '../stream.util';
+import { finished, type Readable } from 'node:stream';
+import { toBuffer } from '../stream.util';
 
 /** Socket chunks (~64 KiB) are written in batches of about this many bytes, or this many chunks, whichever comes first. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const WRITE_BATCH_CHUNKS = 64;
-/** At most this many batches are being written while the body is read further (memory: about this many MiB). */
+/** While this many batches are being written the body is paused (memory: about this many MiB, plus one batch). */
 const WRITES_IN_FLIGHT = 2;
 /** Write-back of the dirty pages starts (a background fdatasync) whenever this many more bytes were written. */
 const WRITE_BACK_BYTES = 8 * 1024 * 1024;
@@ -22,72 +22,112 @@ export interface BodyWritten {
  * (hashing while the body streams).
  *
  * Reading and writing overlap: the chunks are gathered into ~1 MiB batches, each written with one positional
- * `writev` on the thread pool while the body is read further; at most {@link WRITES_IN_FLIGHT} batches are in
- * flight, then the body waits (backpressure reaches the client), so memory stays at a few MiB whatever the
- * body's size. Every {@link WRITE_BACK_BYTES} a background fdatasync starts the write-back of what was written so
- * far, so that the caller's final fdatasync finds little left to do.
+ * `writev` on the thread pool while the body is read further; with {@link WRITES_IN_FLIGHT} batches in flight the
+ * body is paused (backpressure reaches the client), so memory stays at a few MiB whatever the body's size. Every
+ * {@link WRITE_BACK_BYTES} a background fdatasync starts the write-back of what was written so far, so that the
+ * caller's final fdatasync finds little left to do. The body is consumed through its `data` events, not an async
+ * iterator: no promise per chunk.
  *
- * On failure (the body stream failed, a write failed) it waits until no write or sync is running any more,
- * then rejects: the caller may then safely truncate the file back.
+ * On failure (the body stream failed or closed early, a write or sync failed) the body is destroyed, and the
+ * promise rejects only once no write or sync is running any more: the caller may then safely truncate the file.
  */
-export async function writeBody(
+export function writeBody(
   handle: FileHandle,
   body: Readable,
   start: number,
   onChunk: (chunk: Buffer) => void,
 ): Promise<BodyWritten> {
-  const writing: Array<Promise<void>> = [];
-  let position = start;
-  let batch: Buffer[] = [];
-  let batched = 0;
-  let unsynced = 0;
-  let writeBack: Promise<void> | undefined;
-  let writeBackError: { error: unknown } | undefined;
+  return new Promise<BodyWritten>((resolve, reject) => {
+    let position = start;
+    let batch: Buffer[] = [];
+    let batched = 0;
+    let writing = 0;
+    let unsynced = 0;
+    let syncing = false;
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    let settled = false;
 
-  const dispatch = (): void => {
-    const write = writeAll(handle, batch, batched, position);
-    write.catch(() => undefined); // observed when awaited below; not "unhandled" meanwhile
-    writing.push(write);
-    position += batched;
-    unsynced += batched;
-    batch = [];
-    batched = 0;
-  };
-  const startWriteBack = (): void => {
-    if (writeBack !== undefined || unsynced < WRITE_BACK_BYTES) return;
-    unsynced = 0;
-    writeBack = handle.datasync().then(
-      () => {
-        writeBack = undefined;
-      },
-      (error: unknown) => {
-        writeBackError ??= { error };
-        writeBack = undefined;
-      },
-    );
-  };
-
-  try {
-    for await (const chunk of bufferChunks(body)) {
-      if (chunk.length === 0) continue;
-      onChunk(chunk);
+    const settle = (): void => {
+      if (settled || writing > 0 || syncing || (!ended && !failure)) return;
+      settled = true;
+      body.off('data', onData);
+      stopWatching();
+      if (failure) reject(failure.error);
+      else resolve({ end: position });
+    };
+    const fail = (error: unknown): void => {
+      if (!failure) {
+        failure = { error };
+        if (!body.destroyed) body.destroy();
+      }
+      settle();
+    };
+    const dispatch = (): void => {
+      const chunks = batch;
+      const bytes = batched;
+      const at = position;
+      batch = [];
+      batched = 0;
+      position += bytes;
+      unsynced += bytes;
+      writing += 1;
+      writeAll(handle, chunks, bytes, at).then(
+        () => {
+          writing -= 1;
+          if (!failure && !ended && writing < WRITES_IN_FLIGHT && body.isPaused()) body.resume();
+          settle();
+        },
+        (error: unknown) => {
+          writing -= 1;
+          fail(error);
+        },
+      );
+      if (writing >= WRITES_IN_FLIGHT) body.pause();
+      if (!syncing && unsynced >= WRITE_BACK_BYTES) {
+        unsynced = 0;
+        syncing = true;
+        handle.datasync().then(
+          () => {
+            syncing = false;
+            settle();
+          },
+          (error: unknown) => {
+            syncing = false;
+            fail(error);
+          },
+        );
+      }
+    };
+    const onData = (data: unknown): void => {
+      if (failure) return;
+      let chunk: Buffer;
+      try {
+        chunk = toBuffer(data);
+        if (chunk.length === 0) return;
+        onChunk(chunk);
+      } catch (error) {
+        fail(error);
+        return;
+      }
       batch.push(chunk);
       batched += chunk.length;
-      if (batched >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) {
-        dispatch();
-        startWriteBack();
-        if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+      if (batched >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) dispatch();
+    };
+
+    body.on('data', onData);
+    // `finished` reports an error, and a close before the end (an aborted request), as a failure.
+    const stopWatching = finished(body, (error) => {
+      if (failure) return;
+      if (error) {
+        fail(error);
+        return;
       }
-    }
-    if (batched > 0) dispatch();
-    while (writing.length > 0) await writing.shift();
-    await writeBack;
-    if (writeBackError) throw writeBackError.error;
-    return { end: position };
-  } catch (err) {
-    await Promise.allSettled([...writing, writeBack]);
-    throw err;
-  }
+      ended = true;
+      if (batched > 0) dispatch();
+      settle();
+    });
+  });
 }
 
 /** Writes `chunks` (`bytes` in all) at `position`: one writev, then whatever it left (a short write) piece by piece. */
