@@ -37,4 +37,4 @@ export {
   type EmbeddedPostgresInstance,
   type EmbeddedPostgresOptions,
 } from './lib/embedded/embedded-postgres.launcher';
-export { isDatabaseUnavailable } from './lib/data-source/unavailable.util';
+export { isDatabaseUnavailable, isWriteConflict, retryOnWriteConflict } from './lib/data-source/unavailable.util';

@@ -1,5 +1,5 @@
 import { DatabaseUnavailableError } from './ping-database';
-import { isDatabaseUnavailable } from './unavailable.util';
+import { isDatabaseUnavailable, isWriteConflict, retryOnWriteConflict } from './unavailable.util';
 
 describe('isDatabaseUnavailable', () => {
   it.each([
@@ -37,5 +37,47 @@ describe('isDatabaseUnavailable', () => {
     const a: { message: string; cause?: unknown } = { message: 'a' };
     a.cause = a;
     expect(isDatabaseUnavailable(a)).toBe(false);
+  });
+});
+
+describe('retryOnWriteConflict', () => {
+  const deadlock = (): Error => Object.assign(new Error('query failed'), { driverError: { code: '40P01' } });
+
+  it('tells lost races from other errors', () => {
+    expect(isWriteConflict(deadlock())).toBe(true);
+    expect(isWriteConflict(Object.assign(new Error('fk'), { code: '23503' }))).toBe(true);
+    expect(isWriteConflict(Object.assign(new Error('serialization'), { code: '40001' }))).toBe(true);
+    expect(isWriteConflict(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
+    expect(isWriteConflict(new TypeError('bug'))).toBe(false);
+  });
+
+  it('runs the work again after a lost race and returns its result', async () => {
+    let calls = 0;
+    const result = await retryOnWriteConflict(() => {
+      calls++;
+      return calls < 3 ? Promise.reject(deadlock()) : Promise.resolve('done');
+    });
+    expect(result).toBe('done');
+    expect(calls).toBe(3);
+  });
+
+  it('throws other errors at once, and the last conflict after the attempts', async () => {
+    let calls = 0;
+    const bug = new TypeError('bug');
+    await expect(
+      retryOnWriteConflict(() => {
+        calls++;
+        return Promise.reject(bug);
+      }),
+    ).rejects.toBe(bug);
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(
+      retryOnWriteConflict(() => {
+        calls++;
+        return Promise.reject(deadlock());
+      }, 3),
+    ).rejects.toThrow('query failed');
+    expect(calls).toBe(3);
   });
 });

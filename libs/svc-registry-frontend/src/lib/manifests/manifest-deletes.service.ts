@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATA_SOURCE } from '@berth/db';
+import { DATA_SOURCE, retryOnWriteConflict } from '@berth/db';
 import { MediaTypes } from '@berth/oci';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { RegistryRef } from '../registry/registry-ref';
@@ -55,7 +55,12 @@ export class ManifestDeletes {
   ) {}
 
   /** `/v2` DELETE: by tag removes the tag only; by digest removes the manifest with every tag pointing at it. */
-  async deleteReference(registry: RegistryScope, repository: string, reference: string, request: EventRequestInfo): Promise<void> {
+  async deleteReference(
+    registry: RegistryScope,
+    repository: string,
+    reference: string,
+    request: EventRequestInfo,
+  ): Promise<void> {
     const ref = parseManifestReference(reference);
     if (ref.kind === 'tag') return this.untag(registry, repository, ref.tag);
     return this.deleteManifest(registry, repository, ref.digest.value, request);
@@ -63,17 +68,19 @@ export class ManifestDeletes {
 
   /** Removes one tag (its manifest stays, untagged). Unknown tag or repository: MANIFEST_UNKNOWN. */
   async untag(registry: RegistryScope, repository: string, tag: string): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      const repo = await this.writableRepository(em, registry, repository, () => manifestUnknown(tag));
-      const rows = (await em.query(`SELECT delete_enabled, write_enabled FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE`, [
-        repo.id,
-        tag,
-      ])) as Array<{ delete_enabled: boolean; write_enabled: boolean }>;
-      const row = rows[0];
-      if (!row) throw manifestUnknown(tag);
-      if (!row.delete_enabled || !row.write_enabled) throw denied('the tag is locked', { tag });
-      await em.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repo.id, tag]);
-    });
+    await retryOnWriteConflict(() =>
+      this.ds.transaction(async (em) => {
+        const repo = await this.writableRepository(em, registry, repository, () => manifestUnknown(tag));
+        const rows = (await em.query(
+          `SELECT delete_enabled, write_enabled FROM tags WHERE repository_id = $1 AND name = $2 FOR UPDATE`,
+          [repo.id, tag],
+        )) as Array<{ delete_enabled: boolean; write_enabled: boolean }>;
+        const row = rows[0];
+        if (!row) throw manifestUnknown(tag);
+        if (!row.delete_enabled || !row.write_enabled) throw denied('the tag is locked', { tag });
+        await em.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repo.id, tag]);
+      }),
+    );
   }
 
   /**
@@ -81,26 +88,36 @@ export class ManifestDeletes {
    * `/acr/v1`, acr.md §8.9 "delete by tag deletes the manifest and all its tags") a tag naming it. The
    * manifest row itself stays while other repositories link it (garbage collection removes unlinked ones).
    */
-  async deleteManifest(registry: RegistryScope, repository: string, reference: string, request: EventRequestInfo): Promise<void> {
+  async deleteManifest(
+    registry: RegistryScope,
+    repository: string,
+    reference: string,
+    request: EventRequestInfo,
+  ): Promise<void> {
     const ref = parseManifestReference(reference);
-    await this.ds.transaction(async (em) => {
-      const repo = await this.writableRepository(em, registry, repository, () => manifestUnknown(reference));
-      const rows = (await em.query(
-        `SELECT ${MANIFEST_COLUMNS}
+    await retryOnWriteConflict(() =>
+      this.ds.transaction(async (em) => {
+        const repo = await this.writableRepository(em, registry, repository, () => manifestUnknown(reference));
+        const rows = (await em.query(
+          `SELECT ${MANIFEST_COLUMNS}
            FROM repository_manifests rm
            JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
           WHERE rm.registry_id = $1 AND rm.repository_id = $2
             AND rm.digest = ${ref.kind === 'tag' ? '(SELECT manifest_digest FROM tags WHERE repository_id = $2 AND name = $3)' : '$3'}
             FOR UPDATE OF rm`,
-        [registry.id, repo.id, ref.kind === 'tag' ? ref.tag : ref.digest.value],
-      )) as DeletedManifestRow[];
-      const link = rows[0];
-      if (!link) throw manifestUnknown(reference);
-      await assertNoLockedContent(em, repo, link.digest);
-      await em.query(`DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2`, [repo.id, link.digest]);
-      await em.query(`DELETE FROM repository_manifests WHERE repository_id = $1 AND digest = $2`, [repo.id, link.digest]);
-      await this.writeDeleteEvent(em, registry, repo.name, link, request);
-    });
+          [registry.id, repo.id, ref.kind === 'tag' ? ref.tag : ref.digest.value],
+        )) as DeletedManifestRow[];
+        const link = rows[0];
+        if (!link) throw manifestUnknown(reference);
+        await assertNoLockedContent(em, repo, link.digest);
+        await em.query(`DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2`, [repo.id, link.digest]);
+        await em.query(`DELETE FROM repository_manifests WHERE repository_id = $1 AND digest = $2`, [
+          repo.id,
+          link.digest,
+        ]);
+        await this.writeDeleteEvent(em, registry, repo.name, link, request);
+      }),
+    );
   }
 
   /**
@@ -109,27 +126,34 @@ export class ManifestDeletes {
    * the repository is delete- or write-locked or holds any locked tag or manifest; nothing is removed then.
    */
   async deleteRepository(registry: RegistryScope, name: string, request: EventRequestInfo): Promise<DeletedRepository> {
-    return this.ds.transaction(async (em) => {
-      const rows = (await em.query(
-        `SELECT id, delete_enabled, write_enabled FROM repositories WHERE registry_id = $1 AND name = $2 FOR UPDATE`,
-        [registry.id, name],
-      )) as Array<{ id: string; delete_enabled: boolean; write_enabled: boolean }>;
-      const repo = rows[0];
-      if (!repo) throw repositoryUnknown(name);
-      if (!repo.delete_enabled || !repo.write_enabled) throw denied('the repository is locked', { repository: name });
-      await assertNoLockedContent(em, { id: repo.id, name }, undefined);
-      const manifests = (await em.query(
-        `SELECT ${MANIFEST_COLUMNS}
+    // A push racing the deletion can deadlock with it (the push holds key-share locks on the repository row through
+    // its foreign keys): the loser runs again.
+    return retryOnWriteConflict(() =>
+      this.ds.transaction(async (em) => {
+        const rows = (await em.query(
+          `SELECT id, delete_enabled, write_enabled FROM repositories WHERE registry_id = $1 AND name = $2 FOR UPDATE`,
+          [registry.id, name],
+        )) as Array<{ id: string; delete_enabled: boolean; write_enabled: boolean }>;
+        const repo = rows[0];
+        if (!repo) throw repositoryUnknown(name);
+        if (!repo.delete_enabled || !repo.write_enabled) throw denied('the repository is locked', { repository: name });
+        await assertNoLockedContent(em, { id: repo.id, name }, undefined);
+        const manifests = (await em.query(
+          `SELECT ${MANIFEST_COLUMNS}
            FROM repository_manifests rm
            JOIN manifests m ON m.registry_id = rm.registry_id AND m.digest = rm.digest
           WHERE rm.registry_id = $1 AND rm.repository_id = $2
           ORDER BY rm.digest`,
-        [registry.id, repo.id],
-      )) as DeletedManifestRow[];
-      await em.query(`DELETE FROM repositories WHERE registry_id = $1 AND id = $2`, [registry.id, repo.id]);
-      for (const m of manifests) await this.writeDeleteEvent(em, registry, name, m, request);
-      return { manifestsDeleted: manifests.map((m) => m.digest), tagsDeleted: manifests.flatMap((m) => m.tags).sort() };
-    });
+          [registry.id, repo.id],
+        )) as DeletedManifestRow[];
+        await em.query(`DELETE FROM repositories WHERE registry_id = $1 AND id = $2`, [registry.id, repo.id]);
+        for (const m of manifests) await this.writeDeleteEvent(em, registry, name, m, request);
+        return {
+          manifestsDeleted: manifests.map((m) => m.digest),
+          tagsDeleted: manifests.flatMap((m) => m.tags).sort(),
+        };
+      }),
+    );
   }
 
   private async writableRepository(
@@ -156,11 +180,23 @@ export class ManifestDeletes {
     if (m.is_chart) {
       const tag = m.tags[0];
       const config = m.config_digest
-        ? await this.configs.read(registry.id, registry.location, { mediaType: MediaTypes.HelmConfig, digest: m.config_digest, size: 0 })
+        ? await this.configs.read(registry.id, registry.location, {
+            mediaType: MediaTypes.HelmConfig,
+            digest: m.config_digest,
+            size: 0,
+          })
         : undefined;
-      target = { ...common, size: Number(m.size), ...(tag === undefined ? {} : { tag }), ...chartIdentity(m.annotations, config, repository, tag) };
+      target = {
+        ...common,
+        size: Number(m.size),
+        ...(tag === undefined ? {} : { tag }),
+        ...chartIdentity(m.annotations, config, repository, tag),
+      };
     }
-    await writeOutbox(em, buildRegistryEvent({ registryId: registry.id, action: m.is_chart ? 'chart_delete' : 'delete', target, request }));
+    await writeOutbox(
+      em,
+      buildRegistryEvent({ registryId: registry.id, action: m.is_chart ? 'chart_delete' : 'delete', target, request }),
+    );
   }
 }
 
@@ -168,7 +204,11 @@ export class ManifestDeletes {
  * DENIED when the manifest `digest` (or, without a digest, any manifest of the repository) or a tag that
  * would go with it is locked. The rows found stay locked until commit.
  */
-async function assertNoLockedContent(em: EntityManager, repo: Pick<RepositoryRecord, 'id' | 'name'>, digest: string | undefined): Promise<void> {
+async function assertNoLockedContent(
+  em: EntityManager,
+  repo: Pick<RepositoryRecord, 'id' | 'name'>,
+  digest: string | undefined,
+): Promise<void> {
   const manifest = (await em.query(
     `SELECT digest FROM repository_manifests
       WHERE repository_id = $1 AND ($2::text IS NULL OR digest = $2) AND NOT (delete_enabled AND write_enabled)
@@ -182,5 +222,10 @@ async function assertNoLockedContent(em: EntityManager, repo: Pick<RepositoryRec
       ORDER BY name LIMIT 1 FOR UPDATE`,
     [repo.id, digest ?? null],
   )) as Array<{ name: string; manifest_digest: string }>;
-  if (tag[0]) throw denied('a tag of the manifest is locked', { repository: repo.name, digest: tag[0].manifest_digest, tag: tag[0].name });
+  if (tag[0])
+    throw denied('a tag of the manifest is locked', {
+      repository: repo.name,
+      digest: tag[0].manifest_digest,
+      tag: tag[0].name,
+    });
 }

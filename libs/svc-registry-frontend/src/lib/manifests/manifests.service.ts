@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATA_SOURCE } from '@berth/db';
+import { DATA_SOURCE, retryOnWriteConflict } from '@berth/db';
 import {
   type ParsedManifest,
   RegistryError,
@@ -96,7 +96,12 @@ export class ManifestsService {
     const ref = parseManifestReference(cmd.reference);
     const tags = ref.kind === 'tag' ? [ref.tag] : [...new Set(cmd.extraTags.map(assertTag))];
     if (tags.length > MAX_TAGS_PER_PUT) {
-      throw new RegistryError('TAG_INVALID', `at most ${MAX_TAGS_PER_PUT} tags per request`, { count: tags.length }, 414);
+      throw new RegistryError(
+        'TAG_INVALID',
+        `at most ${MAX_TAGS_PER_PUT} tags per request`,
+        { count: tags.length },
+        414,
+      );
     }
     const parsed = parseManifest(cmd.body, cmd.contentType, {
       algorithm: ref.kind === 'digest' ? ref.digest.algorithm : 'sha256',
@@ -109,40 +114,67 @@ export class ManifestsService {
       });
     }
     const refs = referencesOf(parsed);
-    const config = parsed.kind === 'image' ? await this.configs.read(cmd.registryId, cmd.homeRegion, parsed.config) : undefined;
+    const config =
+      parsed.kind === 'image' ? await this.configs.read(cmd.registryId, cmd.homeRegion, parsed.config) : undefined;
     const chart = isHelmChart(parsed);
 
-    await this.ds.transaction(async (em) => {
-      const repo = await this.repositories.findOrCreate(cmd.registryId, cmd.repository, em);
-      if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
-      await assertReferencesPresent(em, repo, refs);
+    // Tags are written in one order (a push naming the same tags in another order cannot deadlock with this one), and a
+    // transaction that still lost a race (its repository deleted under it, a deadlock) runs again from the start.
+    const tagOrder = [...tags].sort();
+    await retryOnWriteConflict(() =>
+      this.ds.transaction(async (em) => {
+        const repo = await this.repositories.findOrCreate(cmd.registryId, cmd.repository, em);
+        // The repository row is locked first (key share: other pushes go on, a deletion waits or is waited for), so a
+        // push and a repository deletion always lock in the same order; a repository deleted meanwhile is a lost race.
+        const held = (await em.query(`SELECT 1 FROM repositories WHERE id = $1 FOR KEY SHARE`, [repo.id])) as unknown[];
+        if (held.length === 0) throw Object.assign(new Error('the repository was deleted meanwhile'), { code: '40001' });
+        if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
+        await assertReferencesPresent(em, repo, refs);
 
-      const link = (await em.query(
-        `SELECT write_enabled FROM repository_manifests WHERE repository_id = $1 AND digest = $2 FOR UPDATE`,
-        [repo.id, parsed.digest],
-      )) as Array<{ write_enabled: boolean }>;
-      if (link[0] && !link[0].write_enabled) throw denied('the manifest is write-locked', { digest: parsed.digest });
+        const link = (await em.query(
+          `SELECT write_enabled FROM repository_manifests WHERE repository_id = $1 AND digest = $2 FOR UPDATE`,
+          [repo.id, parsed.digest],
+        )) as Array<{ write_enabled: boolean }>;
+        if (link[0] && !link[0].write_enabled) throw denied('the manifest is write-locked', { digest: parsed.digest });
 
-      await insertManifest(em, cmd.registryId, parsed, cmd.body, refs, chart ? { architecture: null, os: null } : imagePlatform(config));
-      await em.query(
-        `INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3)
-         ON CONFLICT (repository_id, digest) DO NOTHING`,
-        [repo.id, parsed.digest, cmd.registryId],
-      );
-      for (const tag of tags) await upsertTag(em, repo, tag, parsed.digest);
-
-      for (const tag of tags.length ? tags : [undefined]) {
-        const common = { mediaType: parsed.mediaType, size: parsed.size, digest: parsed.digest };
-        const tagPart = tag === undefined ? {} : { tag };
-        const target: RegistryEventData['target'] = chart
-          ? { ...common, repository: repo.name, ...tagPart, ...chartIdentity(parsed.annotations, config, repo.name, tag) }
-          : { ...common, length: parsed.size, repository: repo.name, ...tagPart };
-        await writeOutbox(
+        await insertManifest(
           em,
-          buildRegistryEvent({ registryId: cmd.registryId, action: chart ? 'chart_push' : 'push', target, request: cmd.request }),
+          cmd.registryId,
+          parsed,
+          cmd.body,
+          refs,
+          chart ? { architecture: null, os: null } : imagePlatform(config),
         );
-      }
-    });
+        await em.query(
+          `INSERT INTO repository_manifests (repository_id, digest, registry_id) VALUES ($1, $2, $3)
+         ON CONFLICT (repository_id, digest) DO NOTHING`,
+          [repo.id, parsed.digest, cmd.registryId],
+        );
+        for (const tag of tagOrder) await upsertTag(em, repo, tag, parsed.digest);
+
+        for (const tag of tags.length ? tags : [undefined]) {
+          const common = { mediaType: parsed.mediaType, size: parsed.size, digest: parsed.digest };
+          const tagPart = tag === undefined ? {} : { tag };
+          const target: RegistryEventData['target'] = chart
+            ? {
+                ...common,
+                repository: repo.name,
+                ...tagPart,
+                ...chartIdentity(parsed.annotations, config, repo.name, tag),
+              }
+            : { ...common, length: parsed.size, repository: repo.name, ...tagPart };
+          await writeOutbox(
+            em,
+            buildRegistryEvent({
+              registryId: cmd.registryId,
+              action: chart ? 'chart_push' : 'push',
+              target,
+              request: cmd.request,
+            }),
+          );
+        }
+      }),
+    );
     return { digest: parsed.digest, ...(parsed.subject ? { subject: parsed.subject.digest } : {}), tags };
   }
 
@@ -159,7 +191,12 @@ export class ManifestsService {
    * `get`, answered synchronously when the answer (and, for a GET, the bytes) is in the ManifestCache: the pull fast
    * path's way, with no promise on a hit; a promise otherwise. Throws (or rejects with) the same errors.
    */
-  read(registryId: string, repository: string, reference: string, withContent: boolean): StoredManifest | Promise<StoredManifest> {
+  read(
+    registryId: string,
+    repository: string,
+    reference: string,
+    withContent: boolean,
+  ): StoredManifest | Promise<StoredManifest> {
     const known = this.cache.answer(registryId, repository, reference);
     if (known) {
       if (!withContent) return stored(known, reference);
@@ -169,7 +206,12 @@ export class ManifestsService {
     return this.readDatabase(registryId, repository, reference, withContent);
   }
 
-  private async readDatabase(registryId: string, repository: string, reference: string, withContent: boolean): Promise<StoredManifest> {
+  private async readDatabase(
+    registryId: string,
+    repository: string,
+    reference: string,
+    withContent: boolean,
+  ): Promise<StoredManifest> {
     const ref = parseManifestReference(reference);
     const ticket = this.cache.ticket();
     const content = withContent ? 'm.content' : 'NULL::bytea AS content';
@@ -231,7 +273,11 @@ function stored(answer: ManifestAnswer, reference: string, content?: Buffer): St
  * alike: distribution answers a missing index child the same way (`ErrManifestBlobUnknown` in
  * `registry/storage/ocimanifesthandler.go`), and clients already handle that code on manifest PUT.
  */
-async function assertReferencesPresent(em: EntityManager, repo: RepositoryRecord, refs: readonly ContentReference[]): Promise<void> {
+async function assertReferencesPresent(
+  em: EntityManager,
+  repo: RepositoryRecord,
+  refs: readonly ContentReference[],
+): Promise<void> {
   const blobs = refs.filter((r) => r.kind === 'blob').map((r) => r.digest);
   const children = refs.filter((r) => r.kind === 'manifest').map((r) => r.digest);
   const found = new Set<string>();
@@ -253,7 +299,9 @@ async function assertReferencesPresent(em: EntityManager, repo: RepositoryRecord
   if (missing) {
     throw new RegistryError(
       'MANIFEST_BLOB_UNKNOWN',
-      missing.kind === 'blob' ? 'manifest references a blob unknown to the repository' : 'index references a manifest unknown to the repository',
+      missing.kind === 'blob'
+        ? 'manifest references a blob unknown to the repository'
+        : 'index references a manifest unknown to the repository',
       { digest: missing.digest },
     );
   }

@@ -67,7 +67,9 @@ export class RepositoryRecords {
     )) as Row[];
     if (inserted[0]) return toRecord(inserted[0]);
     const found = await this.find(registryId, name, em);
-    if (!found) throw new Error(`repository ${name} vanished while being created`);
+    // Deleted by a concurrent transaction between the insert and the read: a lost race (SQLSTATE 40001), which
+    // retryOnWriteConflict runs again.
+    if (!found) throw Object.assign(new Error(`repository ${name} vanished while being created`), { code: '40001' });
     return found;
   }
 }
