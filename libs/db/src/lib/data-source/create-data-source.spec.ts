@@ -32,6 +32,8 @@ describe('buildDataSourceOptions', () => {
       statement_timeout: 30_000,
       idle_in_transaction_session_timeout: 60_000,
       keepAlive: true,
+      // Pooled connections outlive the gap between bursts of requests (no reconnect and SCRAM handshake per burst).
+      idleTimeoutMillis: 300_000,
     });
   });
 
@@ -43,8 +45,10 @@ describe('buildDataSourceOptions', () => {
       statementTimeoutMs: 0,
       connectTimeoutMs: 500,
       idleInTransactionTimeoutMs: 0,
+      idleTimeoutMs: 0,
     });
     expect(options).toMatchObject({ poolSize: 3, applicationName: 'token-service', connectTimeoutMS: 500 });
+    expect(options.extra).toMatchObject({ idleTimeoutMillis: 0 });
     expect(options.extra).not.toHaveProperty('statement_timeout');
     expect(options.extra).not.toHaveProperty('idle_in_transaction_session_timeout');
   });

@@ -11,12 +11,23 @@ import { Transform, pipeline, type Readable, type TransformCallback } from 'node
 export class LengthGuard extends Transform {
   bytes = 0;
   error: RegistryError | undefined;
+  private discarding = false;
 
   constructor(private readonly expected: number | undefined) {
     super();
   }
 
+  /** Reads the rest of the body and drops it (an answer that refuses it), so that the connection can be reused. */
+  discard(): void {
+    this.discarding = true;
+    this.resume();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.discarding) {
+      done();
+      return;
+    }
     this.bytes += chunk.length;
     if (this.expected !== undefined && this.bytes > this.expected) {
       done(this.fail());
@@ -26,7 +37,7 @@ export class LengthGuard extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.expected !== undefined && this.bytes !== this.expected) {
+    if (!this.discarding && this.expected !== undefined && this.bytes !== this.expected) {
       done(this.fail());
       return;
     }

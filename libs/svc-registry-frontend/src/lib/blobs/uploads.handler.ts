@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isRepositoryName, isSupportedAlgorithm, parseContentRange, parseDigest, RegistryError } from '@berth/oci';
-import { BLOB_STORES, isStorageError, type BlobInfo, type BlobStore, type BlobStores } from '@berth/storage';
+import {
+  BLOB_STORES,
+  isStorageError,
+  type BlobInfo,
+  type BlobStore,
+  type BlobStores,
+  type UploadOffsetMismatchError,
+} from '@berth/storage';
 import { berthMetrics, type RegistryOutcome } from '@berth/telemetry';
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
@@ -124,17 +131,49 @@ export class UploadsHandler {
     }
     const store = this.storeOf(session);
     const size = await this.locked(session, reply, async () => {
-      const current = await this.currentSize(store, session);
-      if (range && range.start !== current) throw outOfOrder(reply, session, current);
-      const body = requestBody(req, range ? range.end - range.start + 1 : declared);
-      if (!storageNotBegun(session)) {
-        const next = await withBody(body, store.appendUpload(session.registryId, session.storageUploadId, body, current));
-        await this.sessions.recordOffset(session.id, session.registryId, next);
-        return next;
+      const expected = range ? range.end - range.start + 1 : declared;
+      if (storageNotBegun(session)) {
+        if (range && range.start !== 0) throw outOfOrder(reply, session, 0);
+        return this.firstAppend(store, session, requestBody(req, expected), reply);
       }
-      return this.firstAppend(store, session, body, reply);
+      // The row's offset stands in for the upload's size (no stat per chunk): storage checks it before it reads a
+      // byte. Only a chunk that disagrees with it asks storage first, so that a refused chunk is never read.
+      if (range && range.start !== session.offsetBytes) {
+        const current = await this.currentSize(store, session);
+        if (range.start !== current) throw outOfOrder(reply, session, current);
+      }
+      const body = requestBody(req, expected);
+      const next = await this.append(store, session, body, range?.start ?? session.offsetBytes, !range, reply);
+      await this.sessions.recordOffset(session.id, session.registryId, next);
+      return next;
     });
     await reply.status(202).headers(uploadHeaders(session, size)).header('Content-Length', '0').send();
+  }
+
+  /**
+   * Appends `body` at `offset` (the row's offset or the chunk's start). When storage holds a different size (the row
+   * lags: a crash or a database failure right after an earlier append), nothing was read: a streamed body (`streamed`)
+   * is appended at the real size, a chunk is refused with 416 and the upload's real state, its body discarded.
+   */
+  private async append(
+    store: BlobStore,
+    session: UploadSession,
+    body: LengthGuard,
+    offset: number,
+    streamed: boolean,
+    reply: FastifyReply,
+  ): Promise<number> {
+    const { registryId, storageUploadId } = session;
+    try {
+      return await store.appendUpload(registryId, storageUploadId, body, offset);
+    } catch (err) {
+      if (body.error) throw body.error;
+      if (!isStorageError(err, 'UPLOAD_OFFSET_MISMATCH')) throw toRegistryError(err);
+      const { currentSize } = err as UploadOffsetMismatchError;
+      if (streamed) return withBody(body, store.appendUpload(registryId, storageUploadId, body, currentSize));
+      body.discard();
+      throw outOfOrder(reply, session, currentSize);
+    }
   }
 
   /**
