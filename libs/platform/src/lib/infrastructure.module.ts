@@ -109,6 +109,8 @@ export class InfrastructureModule {
               // Also how long a request waits for a free pooled connection (pg has one limit for both): long enough
               // for a burst to queue, short enough that a request fails (503) rather than hangs while Postgres is down.
               connectTimeoutMs: 5_000,
+              // The embedded PostgreSQL serves only this process: open the whole pool at start, not in the first burst.
+              warmConnections: config.database.embedded ? config.database.poolSize : 0,
               runMigrations: config.database.migrate,
               logger: {
                 debug: (m) => log.debug(m),

@@ -64,6 +64,43 @@ describe(DbModule.name, () => {
     expect(warnings).toEqual([]);
   });
 
+  it('opens warmConnections pooled connections after start (capped at the pool size), and none by default', async () => {
+    const backends = async (ds: DataSource, name: string): Promise<number> => {
+      const [row] = (await ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
+        name,
+      ])) as Array<{ n: number }>;
+      return row?.n ?? 0;
+    };
+    const start = async (
+      name: string,
+      warmConnections?: number,
+    ): Promise<{ ds: DataSource; close: () => Promise<void> }> => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          DbModule.forRoot({ url: db.url, applicationName: name, poolSize: 4, warmConnections }),
+          FeatureModule,
+        ],
+      }).compile();
+      const app = await moduleRef.init();
+      return { ds: app.get(TenantCounter).dataSource, close: () => app.close() };
+    };
+    const warm = await start('berth-warm-test', 9);
+    const cold = await start('berth-cold-test');
+    try {
+      // Warming runs in the background: wait until its connections are open (the pool's size, not the 9 asked for).
+      const deadline = Date.now() + 10_000;
+      while ((await backends(cold.ds, 'berth-warm-test')) < 4 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await backends(cold.ds, 'berth-warm-test')).toBe(4);
+      // The cold pool has only the connection it used for start-up and the queries above.
+      expect(await backends(cold.ds, 'berth-cold-test')).toBe(1);
+    } finally {
+      await warm.close();
+      await cold.close();
+    }
+  });
+
   it('fails start-up with a message naming postgres when the database cannot be reached', async () => {
     const url = new URL(db.url);
     url.password = 'wrong-password';

@@ -1,6 +1,10 @@
 import { type DynamicModule, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { createDataSource, type CreateDataSourceOptions } from '../data-source/create-data-source';
+import {
+  createDataSource,
+  DATA_SOURCE_DEFAULTS,
+  type CreateDataSourceOptions,
+} from '../data-source/create-data-source';
 import { initializeDataSource } from '../data-source/ping-database';
 import { runMigrations } from '../migrate/run-migrations';
 import { DbHealth } from './db-health';
@@ -11,6 +15,13 @@ export interface DbModuleOptions extends CreateDataSourceOptions {
   runMigrations?: boolean;
   /** How long start-up keeps retrying while Postgres is not reachable yet. Default 30 000 ms. */
   connectRetryMs?: number;
+  /**
+   * Connections opened in the background once the DataSource is ready (at most `poolSize`), so that the first
+   * burst of requests does not open them (a PostgreSQL backend start and a SCRAM handshake each). Default 0. For a
+   * PostgreSQL that only this process uses (the embedded host's): on a shared server they would count against its
+   * `max_connections` for every process.
+   */
+  warmConnections?: number;
 }
 
 /** Closes the DataSource when the application shuts down (after the modules that use it: this one is global). */
@@ -21,6 +32,19 @@ export class DbLifecycle implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
+}
+
+/** Opens `count` pooled connections at once and hands them back (idle, kept for the pool's idle timeout). Never rejects. */
+export async function warmPool(dataSource: DataSource, count: number): Promise<void> {
+  if (count <= 0) return;
+  const pool = (dataSource.driver as unknown as { master?: WarmablePool }).master;
+  if (!pool) return;
+  const clients = await Promise.all(Array.from({ length: count }, () => pool.connect().catch(() => undefined)));
+  for (const client of clients) client?.release();
+}
+
+interface WarmablePool {
+  connect(): Promise<{ release(): void }>;
 }
 
 /**
@@ -54,6 +78,10 @@ export class DbModule {
               await dataSource.destroy();
               throw error;
             }
+            void warmPool(
+              dataSource,
+              Math.min(options.warmConnections ?? 0, options.poolSize ?? DATA_SOURCE_DEFAULTS.poolSize),
+            );
             return dataSource;
           },
         },
