@@ -288,6 +288,8 @@ export async function startBerthS3(opts: TargetOptions, settings: Record<string,
     BERTH_S3_BUCKET_PREFIX: bucketPrefix,
     BERTH_BUS: 'kafka',
     BERTH_CACHE: 'redis',
+    // Its own Redis keys: the default registry's id is stable, so counters would otherwise be shared with tests.
+    BERTH_REDIS_NAMESPACE: bucketPrefix.replace(/[^a-zA-Z0-9_-]/g, '').slice(0, 64),
     BERTH_TLS: 'off',
     BERTH_HOST: '127.0.0.1',
     BERTH_TIER_OVERRIDES: UNTHROTTLED,

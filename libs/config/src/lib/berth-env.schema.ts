@@ -146,6 +146,14 @@ export class BerthEnv {
   @Matches(/^rediss?:\/\/.+/, { message: 'BERTH_REDIS_URL must be a redis:// URL' })
   BERTH_REDIS_URL?: string;
 
+  /**
+   * Prefix of every Redis key this installation writes (`<namespace>:berth:…`: request counters, login throttling,
+   * operation records), so several installations (or test runs) can share one Redis. Empty: no prefix.
+   */
+  @IsOptional()
+  @Matches(/^[a-zA-Z0-9_-]{0,64}$/, { message: 'BERTH_REDIS_NAMESPACE must be letters, digits, _ or -, at most 64' })
+  BERTH_REDIS_NAMESPACE?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'BERTH_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
   })

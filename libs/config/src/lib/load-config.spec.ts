@@ -41,6 +41,16 @@ describe(loadConfig.name, () => {
     expect(c.storage.s3).toMatchObject({ endpoint: 'http://127.0.0.1:59000', bucketPrefix: 'berth-' });
     expect(c.bus.brokers).toEqual(['127.0.0.1:59092']);
     expect(c.database.migrate).toBe(false);
+    expect(c.cache).toEqual({ driver: 'redis', redisUrl: 'redis://127.0.0.1:56379', namespace: '' });
+  });
+
+  it('reads the Kafka and Redis namespaces of installations sharing those servers', () => {
+    const c = loadConfig({ ...distributed, BERTH_KAFKA_NAMESPACE: 'tenant-a', BERTH_REDIS_NAMESPACE: 'tenant_a' }, 'distributed');
+    expect(c.bus.namespace).toBe('tenant-a');
+    expect(c.cache.namespace).toBe('tenant_a');
+    expect(problemsOf(() => loadConfig({ ...distributed, BERTH_REDIS_NAMESPACE: 'a:b' }, 'distributed'))).toEqual([
+      'BERTH_REDIS_NAMESPACE must be letters, digits, _ or -, at most 64',
+    ]);
   });
 
   it('treats empty values as unset', () => {

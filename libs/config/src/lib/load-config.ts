@@ -48,7 +48,8 @@ export interface BerthConfig {
   storage: { driver: 'fs' | 's3'; fsRoot: string; pull: 'redirect' | 'proxy'; s3?: S3Settings };
   /** `namespace`: BERTH_KAFKA_NAMESPACE, prefixed to every topic and consumer group ('' = none). */
   bus: { driver: 'kafka' | 'inprocess'; brokers: string[]; namespace: string };
-  cache: { driver: 'redis' | 'memory'; redisUrl?: string };
+  /** `namespace`: BERTH_REDIS_NAMESPACE, prefixed to every Redis key ('' = none). */
+  cache: { driver: 'redis' | 'memory'; redisUrl?: string; namespace: string };
   log: { level: BerthEnv['BERTH_LOG_LEVEL'] };
   shutdownTimeoutMs: number;
 }
@@ -183,7 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, mode: RunMode): BerthConfig {
       brokers: parsed.BERTH_BUS === 'kafka' ? String(parsed.BERTH_KAFKA_BROKERS).split(',') : [],
       namespace: parsed.BERTH_KAFKA_NAMESPACE ?? '',
     },
-    cache: { driver: parsed.BERTH_CACHE, redisUrl: parsed.BERTH_CACHE === 'redis' ? parsed.BERTH_REDIS_URL : undefined },
+    cache: {
+      driver: parsed.BERTH_CACHE,
+      redisUrl: parsed.BERTH_CACHE === 'redis' ? parsed.BERTH_REDIS_URL : undefined,
+      namespace: parsed.BERTH_REDIS_NAMESPACE ?? '',
+    },
     log: { level: parsed.BERTH_LOG_LEVEL },
     shutdownTimeoutMs: parsed.BERTH_SHUTDOWN_TIMEOUT_MS,
   };

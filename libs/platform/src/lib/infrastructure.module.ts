@@ -145,7 +145,11 @@ export class InfrastructureModule {
             config.cache.driver === 'redis'
               ? BerthCacheModule.forRoot({
                   driver: 'redis',
-                  redis: { url: String(config.cache.redisUrl), keyPrefix: 'berth:', logger: logger.child({ component: 'redis' }) },
+                  redis: {
+                    url: String(config.cache.redisUrl),
+                    keyPrefix: redisKeyPrefix(config.cache.namespace),
+                    logger: logger.child({ component: 'redis' }),
+                  },
                 })
               : BerthCacheModule.forRoot({ driver: 'memory' }),
           );
@@ -171,6 +175,15 @@ export function serviceRoot(
   class BerthRootModule {}
   return {
     module: BerthRootModule,
-    imports: [PlatformModuleRef.forRoot(config, logger), InfrastructureModule.forRoot(config, spec.needs, logger), ...spec.modules],
+    imports: [
+      PlatformModuleRef.forRoot(config, logger),
+      InfrastructureModule.forRoot(config, spec.needs, logger),
+      ...spec.modules,
+    ],
   };
+}
+
+/** Every Redis key of an installation starts with this: `berth:`, or `<BERTH_REDIS_NAMESPACE>:berth:`. */
+export function redisKeyPrefix(namespace: string): string {
+  return namespace ? `${namespace}:berth:` : 'berth:';
 }

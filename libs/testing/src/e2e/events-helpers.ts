@@ -203,6 +203,7 @@ export class EventsBerth {
         BERTH_DATABASE_URL: db.url,
         BERTH_S3_BUCKET_PREFIX: `${tag}-`,
         BERTH_KAFKA_NAMESPACE: tag,
+        BERTH_REDIS_NAMESPACE: tag,
         BERTH_WEBHOOK_ALLOWED_PRIVATE: '127.0.0.1/32',
         BERTH_LOG_LEVEL: 'info',
         ...extraEnv,

@@ -161,6 +161,8 @@ export async function startDistributedBerth(prefix = 'oci'): Promise<BerthUnderT
     ...stack,
     BERTH_DATABASE_URL: db.url,
     BERTH_S3_BUCKET_PREFIX: `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}-`,
+    // Counters of the default registry (a stable id) are not shared with other runs on the same Redis.
+    BERTH_REDIS_NAMESPACE: `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`,
     BERTH_BOOTSTRAP_CLIENT_ID: creds.username,
     BERTH_BOOTSTRAP_CLIENT_SECRET: creds.password,
     // Every service must share it: it is the issuer of the tokens token-service signs and the others verify
