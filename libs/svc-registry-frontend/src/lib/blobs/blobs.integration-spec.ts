@@ -290,6 +290,32 @@ describe.each([
     }
   });
 
+  it("a session row whose offset lags storage: a chunk at the row's offset is 416 with storage's Range, a streamed PATCH lands at storage's end", async () => {
+    const content = randomBytes(3000);
+    const post = await req('POST', '/v2/lagging/blobs/uploads/');
+    const loc = String(post.headers.get('location'));
+    const id = String(post.headers.get('docker-upload-uuid'));
+    const first = { ...octet, 'content-range': '0-999' };
+    expect((await req('PATCH', loc, { body: content.subarray(0, 1000), headers: first })).status).toBe(202);
+    expect((await req('PATCH', loc, { body: content.subarray(1000, 2000), headers: { ...octet, 'content-range': '1000-1999' } })).status).toBe(202);
+    // As after a failure between an append and its offset update: the row says 1000, storage holds 2000 bytes.
+    await pg.query(`UPDATE upload_sessions SET offset_bytes = 1000 WHERE id = $1`, [id]);
+    const stale = await req('PATCH', loc, { body: content.subarray(1000, 2000), headers: { ...octet, 'content-range': '1000-1999' } });
+    expect([stale.status, stale.json().errors[0]?.code, stale.headers.get('range')]).toEqual([416, 'RANGE_INVALID', '0-1999']);
+    // The refused body was drained (not left in the connection): the next request is answered.
+    expect((await req('GET', loc)).headers.get('range')).toBe('0-1999');
+    // A streamed PATCH is appended at storage's end, whatever the row says.
+    await pg.query(`UPDATE upload_sessions SET offset_bytes = 1000 WHERE id = $1`, [id]);
+    const streamed = await req('PATCH', loc, { body: content.subarray(2000, 2500), headers: octet });
+    expect([streamed.status, streamed.headers.get('range')]).toEqual([202, '0-2499']);
+    // A chunk at storage's end is taken although the row disagrees.
+    await pg.query(`UPDATE upload_sessions SET offset_bytes = 1000 WHERE id = $1`, [id]);
+    const next = await req('PATCH', loc, { body: content.subarray(2500), headers: { ...octet, 'content-range': '2500-2999' } });
+    expect([next.status, next.headers.get('range')]).toEqual([202, '0-2999']);
+    expect((await req('PUT', `${loc}?digest=${sha256(content)}`)).status).toBe(201);
+    expect((await req('GET', `/v2/lagging/blobs/${sha256(content)}`)).body.equals(content)).toBe(true);
+  });
+
   it('a digest mismatch is DIGEST_INVALID and links nothing; missing and malformed digests too', async () => {
     const content = randomBytes(1000);
     const wrong = sha256(Buffer.from('something else'));

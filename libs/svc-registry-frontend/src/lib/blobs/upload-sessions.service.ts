@@ -14,7 +14,8 @@ export const STORAGE_UPLOAD_NOT_BEGUN = '';
  * the upload URL); `storageUploadId` names the upload in the store of `region` (the registry's home region when
  * the upload began), or is {@link STORAGE_UPLOAD_NOT_BEGUN} until the first append: the usual monolithic push
  * (POST, then one PUT with every byte) never begins one, its PUT stores the blob directly. The stored byte
- * count is the store's (`uploadStatus`); `offsetBytes` is a hint for listings and the storage quota.
+ * count is the store's (`uploadStatus`); `offsetBytes` is a hint for listings, the storage quota and the offset
+ * a PATCH appends at (the store refuses, before reading a byte, an offset that is not its size).
  */
 export interface UploadSession {
   readonly id: string;
