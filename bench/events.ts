@@ -4,20 +4,23 @@
  * 1. push-to-webhook latency: manifest PUTs at fixed rates (default 10/s, then 50/s; open loop), each a `push` event that goes
  *    frontend → Postgres outbox → relay (metadata-service) → Kafka → webhook-dispatcher → an HTTP receiver here;
  *    latency = the receiver's arrival time minus the moment the PUT was sent, p50/p99;
- * 2. manifest GET throughput with tracing on and off: three registry-frontend processes on the same database, one
+ * 2. manifest GET throughput with tracing on and off: four registry-frontend processes on the same database, one
  *    with the OpenTelemetry SDK exporting every span over OTLP (to a sink here that discards them), one sampling
- *    10 % of traces, one with OTEL_SDK_DISABLED=true; closed-loop GETs by tag, rounds alternating; the ratio is the
- *    cost.
+ *    10 % of traces, one with OTEL_TRACES_SAMPLER=always_off (the floor: context manager, propagation and
+ *    instrumentations active, nothing recorded), one with OTEL_SDK_DISABLED=true; closed-loop GETs by tag, rounds
+ *    alternating; the ratio is the cost.
  *
  * Not a test: a command that writes its section of docs/performance.md (between `bench-events` markers).
  *
- *   node -r ./scripts/register.cjs bench/events.ts [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>] [--cpu-prof <dir>]
+ *   node -r ./scripts/register.cjs bench/events.ts [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>] [--cpu-prof <dir>] [--gets-only]
+ *
+ * `--gets-only` runs only the manifest GET rounds (no push latency runs) and prints without writing the doc.
  *
  * `--cpu-prof <dir>` writes a V8 CPU profile of each registry-frontend and `phases.json` (the manifest GET rounds):
  * `bench/cpuprofile.ts <profile> --phases <dir>/phases.json --phase "manifest GET"` summarises one round's samples.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -42,10 +45,12 @@ interface Args {
   rates: number[];
   out: string | undefined;
   cpuProf: string | undefined;
+  /** Only the manifest GET rounds (no push latency runs; prints only). */
+  getsOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, rates: [], out: undefined, cpuProf: undefined };
+  const args: Args = { quick: false, rates: [], out: undefined, cpuProf: undefined, getsOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -57,11 +62,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--rate') args.rates = next().split(',').map(Number);
     else if (a === '--out') args.out = next();
     else if (a === '--cpu-prof') args.cpuProf = path.resolve(next());
+    else if (a === '--gets-only') args.getsOnly = true;
     else throw new Error(`unknown argument ${a} (see the comment at the top of bench/events.ts)`);
   }
   if (args.rates.length === 0) args.rates = args.quick ? [50] : [10, 50];
   if (args.rates.some((r) => !Number.isFinite(r) || r <= 0 || r > 1000)) throw new Error('--rate must be 1..1000 (comma-separated)');
-  args.out ??= args.quick ? undefined : path.join(REPO_ROOT, 'docs/performance.md');
+  args.out ??= args.quick || args.getsOnly ? undefined : path.join(REPO_ROOT, 'docs/performance.md');
   return args;
 }
 
@@ -141,6 +147,10 @@ async function main(): Promise<void> {
   });
   let spansBytes = 0;
   const otlpSink = await sinkServer((_body, _at, size) => (spansBytes += size), true);
+  // The two frontends whose spans the GET rounds weigh each export to a sink of their own.
+  const exported = { on: 0, sampled: 0 };
+  const otlpSinkOn = await sinkServer((_body, _at, size) => (exported.on += size), true);
+  const otlpSinkSampled = await sinkServer((_body, _at, size) => (exported.sampled += size), true);
   const sql = new Client({ connectionString: db.url });
   const cleanup = async (): Promise<void> => {
     await Promise.allSettled(processes.map((p) => stopProcess(p, 60_000)));
@@ -156,7 +166,7 @@ async function main(): Promise<void> {
       })
       .catch(() => undefined)
       .finally(() => admin.disconnect());
-    await Promise.allSettled([receiver.close(), otlpSink.close()]);
+    await Promise.allSettled([receiver.close(), otlpSink.close(), otlpSinkOn.close(), otlpSinkSampled.close()]);
   };
   const watchdog = setTimeout(() => {
     console.error('bench/events.ts: watchdog: 30 min passed; stopping');
@@ -193,7 +203,15 @@ async function main(): Promise<void> {
     };
     const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_METRICS_EXPORTER: 'prometheus' };
     const untraced = { OTEL_SDK_DISABLED: 'true' };
-    const sampled = { ...traced, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
+    const sampled = {
+      ...traced,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpSinkSampled.url,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    };
+    // The floor: everything tracing installs (AsyncLocalStorage context manager, propagator, instrumentations, the
+    // server span's hooks) with no trace ever sampled. No sampling rate costs less than this.
+    const floor = { ...traced, OTEL_TRACES_SAMPLER: 'always_off' };
     // One issuer for the whole installation: token-service signs what the frontends verify.
     const frontendPort = await freePort();
     env['BERTH_PUBLIC_URL'] = `http://127.0.0.1:${frontendPort}`;
@@ -206,9 +224,10 @@ async function main(): Promise<void> {
     const metadata = await start('metadata-service', traced);
     const dispatcher = await start('webhook-dispatcher', traced);
     const tokens = await start('token-service', untraced);
-    const frontendOn = await start('registry-frontend', traced, frontendPort);
+    const frontendOn = await start('registry-frontend', { ...traced, OTEL_EXPORTER_OTLP_ENDPOINT: otlpSinkOn.url }, frontendPort);
     const frontendOff = await start('registry-frontend', untraced);
     const frontendSampled = await start('registry-frontend', sampled);
+    const frontendFloor = await start('registry-frontend', floor);
     for (const p of processes) {
       await pollUntil(`${p.name} /healthz`, () => probe(`${p.url}/healthz`), (r) => r.status === 200, {
         timeoutMs: 120_000,
@@ -234,7 +253,9 @@ async function main(): Promise<void> {
       [registryId, `${receiver.url}/hook`],
     );
     const repo = 'bench/app';
-    const token = await accessToken(frontendOn.url, tokens.url, principal.basic, `repository:${repo}:pull,push`);
+    const token = await accessToken(frontendOn.url, tokens.url, principal.basic, `repository:${repo}:pull,push`).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- registry-frontend (on)\n${frontendOn.output().slice(-3000)}`);
+    });
     const auth = { Authorization: `Bearer ${token}` };
 
     // One image; every push of the latency run PUTs its manifest under a new tag (one `push` event each).
@@ -319,7 +340,7 @@ async function main(): Promise<void> {
       };
     };
     const latencies: LatencyResult[] = [];
-    for (const [n, rate] of args.rates.entries()) latencies.push(await latencyRun(rate, `r${n}-`));
+    for (const [n, rate] of args.getsOnly ? [] : args.rates.entries()) latencies.push(await latencyRun(rate, `r${n}-`));
     // A failed PUT's errorId points at the frontend's log line: print it (console only) to tell overload from bugs.
     for (const l of latencies) {
       const id = /"errorId":"([^"]+)"/.exec(l.firstPutError ?? '')?.[1];
@@ -357,11 +378,24 @@ async function main(): Promise<void> {
     const on: Round[] = [];
     const off: Round[] = [];
     const some: Round[] = [];
-    for (let r = 0; r < rounds; r++) {
-      off.push(await load(frontendOff, 'off'));
-      on.push(await load(frontendOn, 'on'));
-      some.push(await load(frontendSampled, 'sampled'));
-    }
+    const none: Round[] = [];
+    const variants = [
+      () => load(frontendOff, 'off').then((x) => off.push(x)),
+      () => load(frontendOn, 'on').then((x) => on.push(x)),
+      () => load(frontendSampled, 'sampled').then((x) => some.push(x)),
+      () => load(frontendFloor, 'floor').then((x) => none.push(x)),
+    ];
+    const exported0 = { ...exported };
+    // Each round starts with the next variant, so no setup always runs right after the same other one.
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < variants.length; i++) await variants[(r + i) % variants.length]?.();
+    // The batch span processor exports at most 5 s after a span ends: let the last batches arrive.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const requestsOf = (xs: LoadResult[]): number => xs.reduce((n, x) => n + x.requests, 0);
+    const bytesPerGet = {
+      on: (exported.on - exported0.on) / requestsOf(on),
+      sampled: (exported.sampled - exported0.sampled) / requestsOf(some),
+    };
+    if (args.cpuProf) mkdirSync(args.cpuProf, { recursive: true });
     if (args.cpuProf) writeFileSync(path.join(args.cpuProf, 'phases.json'), JSON.stringify(phases, null, 1));
     agent.destroy();
     const rps = (xs: LoadResult[]) => xs.reduce((s, x) => s + x.rps, 0) / xs.length;
@@ -374,12 +408,14 @@ async function main(): Promise<void> {
     const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
     const cost = 1 - rps(on) / rps(off);
     const sampledCost = 1 - rps(some) / rps(off);
+    const floorCost = 1 - rps(none) / rps(off);
     const cpuCost = cpu(on) / cpu(off) - 1;
     // The batch span processor drops spans when its queue (OTEL_BSP_MAX_QUEUE_SIZE) is full and says so on the diag
     // logger: "every trace kept" only holds if the traced frontend never did.
     const dropped = (p: RunningProcess): number =>
       [...p.output().matchAll(/Dropped (\d+) spans because maxQueueSize reached/g)].reduce((n, m) => n + Number(m[1]), 0);
     const sampledCpuCost = cpu(some) / cpu(off) - 1;
+    const floorCpuCost = cpu(none) / cpu(off) - 1;
     const md = [
       BEGIN,
       '## Event backbone and tracing (bench/events.ts)',
@@ -388,7 +424,7 @@ async function main(): Promise<void> {
         'The machine is shared with other work running at the same time (two cores for five busy sessions), so absolute numbers are noisy and low; the ratios of rounds run back to back mean more.',
       '',
       'Setup: the distributed mode on the local stack (PostgreSQL, Redis, Kafka, MinIO on 127.0.0.1): metadata-service (outbox relay), ' +
-        'webhook-dispatcher, token-service and three registry-frontend processes on one scratch database, BERTH_BLOB_DRIVER=s3, BERTH_LOG_LEVEL=warn, ' +
+        'webhook-dispatcher, token-service and four registry-frontend processes on one scratch database, BERTH_BLOB_DRIVER=s3, BERTH_LOG_LEVEL=warn, ' +
         "ACR's per-minute request limits raised (BERTH_TIER_OVERRIDES) so that the throttle does not answer first; " +
         'requests carry a registry access token from token-service (as docker does after `docker login`).',
       '',
@@ -408,8 +444,8 @@ async function main(): Promise<void> {
       '',
       '### Manifest GET with tracing on and off',
       '',
-      `GET /v2/${repo}/manifests/<tag>, closed loop, ${opts.connections} keep-alive connections, ${rounds} round(s) of ${opts.durationMs / 1000} s (+${opts.warmupMs / 1000} s warm-up) per frontend, alternating. ` +
-        `"on": the OpenTelemetry SDK with HTTP, Nest, pg, ioredis and kafkajs instrumentation, every span exported over OTLP/protobuf (${(spansBytes / 1048576).toFixed(1)} MiB of spans received in all); "off": OTEL_SDK_DISABLED=true.`,
+      `GET /v2/${repo}/manifests/<tag>, closed loop, ${opts.connections} keep-alive connections, ${rounds} round(s) of ${opts.durationMs / 1000} s (+${opts.warmupMs / 1000} s warm-up) per frontend, alternating (each round starts with the next setup). ` +
+        `"on": the OpenTelemetry SDK with HTTP, Nest, pg, ioredis and kafkajs instrumentation, every span exported over OTLP/protobuf (${(spansBytes / 1048576).toFixed(1)} MiB of spans received in all); "off": OTEL_SDK_DISABLED=true; "the floor": tracing on as for "on" but OTEL_TRACES_SAMPLER=always_off, so the context manager (AsyncLocalStorage), propagation, the instrumentations and the server span's hooks run and nothing is recorded: no sampling rate costs less.`,
       '',
       '| tracing | req/s (mean of rounds) | per round | frontend CPU µs/req (mean) | p99 ms (worst round) | errors |',
       '| --- | --- | --- | --- | --- | --- |',
@@ -418,16 +454,20 @@ async function main(): Promise<void> {
           ['off', off],
           ['on, every trace', on],
           ['on, 10 % of traces (OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)', some],
+          ['on, no trace sampled: the floor (OTEL_TRACES_SAMPLER=always_off)', none],
         ] as const
       ).map(
         ([label, xs]) =>
           `| ${label} | ${f(rps(xs), 0)} | ${xs.map((x) => f(x.rps, 0)).join(' / ')} | ${f(cpu(xs), 0)} | ${f(p99(xs))} | ${errors(xs)} |`,
       ),
       '',
-      `Throughput cost of tracing: ${f(cost * 100)} % with every trace kept, ${f(sampledCost * 100)} % with 10 % sampled ` +
-        `(issue #7's target: under 10 %: ${cost < 0.1 ? 'met' : 'not met'} / ${sampledCost < 0.1 ? 'met' : 'not met'}). ` +
-        `CPU per request: +${f(cpuCost * 100)} % with every trace kept, +${f(sampledCpuCost * 100)} % with 10 % sampled. ` +
-        `Spans dropped by the batch span processor (queue full): ${dropped(frontendOn)} (every trace), ${dropped(frontendSampled)} (10 %).`,
+      `Throughput cost of tracing: ${f(cost * 100)} % with every trace kept, ${f(sampledCost * 100)} % with 10 % sampled, ` +
+        `${f(floorCost * 100)} % with none sampled (the floor) ` +
+        `(issue #7's target: under 10 %: ${[cost, sampledCost, floorCost].map((c) => (c < 0.1 ? 'met' : 'not met')).join(' / ')}). ` +
+        `CPU per request: +${f(cpuCost * 100)} % with every trace kept, +${f(sampledCpuCost * 100)} % with 10 % sampled, ` +
+        `+${f(floorCpuCost * 100)} % for the floor. ` +
+        `Spans dropped by the batch span processor (queue full): ${dropped(frontendOn)} (every trace), ${dropped(frontendSampled)} (10 %). ` +
+        `OTLP bytes exported per GET during the rounds (warm-ups included, divided by the measured GETs): ${f(bytesPerGet.on, 0)} (every trace), ${f(bytesPerGet.sampled, 0)} (10 %).`,
       END,
     ].join('\n');
     console.log(md);

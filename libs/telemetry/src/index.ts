@@ -56,6 +56,7 @@ export {
   withProducerSpan,
   withProducerSpans,
   withSpan,
+  untracedBookkeeping,
 } from './lib/propagation';
 export type { BusSystem, ConsumedMessage, MessageHeaders, ProducedMessage } from './lib/propagation';
 export { traceLogFields } from './lib/log-fields';

@@ -55,6 +55,11 @@ export const BerthSpanAttr = {
   PrincipalId: 'berth.principal_id',
   WebhookId: 'berth.webhook_id',
   RequestId: 'berth.request_id',
+  /**
+   * True on a server span whose request was counted in the request-rate buckets: the counter call (one Redis
+   * script) is Berth's own bookkeeping and gets no span of its own (see `untracedBookkeeping`).
+   */
+  RateCounted: 'berth.rate_limit.counted',
 } as const;
 
 /** The standard (semantic-convention) attributes Berth's HTTP server metric carries. */

@@ -16,6 +16,7 @@ import {
   withProducerSpan,
   withProducerSpans,
   withSpan,
+  untracedBookkeeping,
 } from './propagation';
 import { traceLogFields } from './log-fields';
 import { useTestTracing } from './testing/test-tracing';
@@ -211,6 +212,37 @@ describe('trace context in event headers (W3C traceparent)', () => {
       SpanStatusCode.ERROR,
       SpanStatusCode.ERROR,
     ]);
+  });
+
+  it('bookkeeping runs without a span of its own, marks the active span, and the caller stays in its trace', async () => {
+    const tracer = trace.getTracer('test');
+    const server = tracer.startSpan('GET /v2/*');
+    await context.with(trace.setSpan(context.active(), server), async () => {
+      const result = await untracedBookkeeping('berth.rate_limit.counted', async () => {
+        // What the ioredis instrumentation sees: no parent span (it skips with requireParentSpan), and a span
+        // started anyway is not recorded.
+        expect(trace.getActiveSpan()).toBeUndefined();
+        const stray = tracer.startSpan('evalsha');
+        expect(stray.isRecording()).toBe(false);
+        stray.end();
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(trace.getActiveSpan()).toBeUndefined();
+        return 42;
+      });
+      expect(result).toBe(42);
+      // Back in the request's context: what follows is traced as before.
+      expect(trace.getActiveSpan()).toBe(server);
+      tracer.startSpan('SELECT').end();
+    });
+    server.end();
+    const finished = tracing.spans.getFinishedSpans();
+    expect(finished.map((s) => s.name)).toEqual(['SELECT', 'GET /v2/*']);
+    expect(finished[1]?.attributes['berth.rate_limit.counted']).toBe(true);
+  });
+
+  it('bookkeeping outside a trace just runs', () => {
+    expect(untracedBookkeeping('berth.rate_limit.counted', () => 'done')).toBe('done');
+    expect(tracing.spans.getFinishedSpans()).toEqual([]);
   });
 
   it('log fields are empty outside a trace', () => {

@@ -184,6 +184,23 @@ export function annotateActiveSpan(attributes: Attributes): void {
   trace.getActiveSpan()?.setAttributes(attributes);
 }
 
+/** No active span, tracing suppressed: the context of `untracedBookkeeping`. */
+const UNTRACED = suppressTracing(ROOT_CONTEXT);
+
+/**
+ * Runs `fn`, Berth's own per-request bookkeeping (the request-rate counter call), without spans of its own: the
+ * active span (the request's server span) gets `attribute` = true instead, and `fn` runs with no active span and
+ * tracing suppressed, so client instrumentations (ioredis) skip it entirely (no span object, not even a
+ * non-recording one). Everything else the request does stays traced. With tracing off this is just `fn()`.
+ */
+export function untracedBookkeeping<T>(attribute: string, fn: () => T): T {
+  const span = trace.getActiveSpan();
+  if (!span) return fn();
+  if (span.isRecording()) span.setAttribute(attribute, true);
+  // One context made once (not two per call): the bookkeeping needs nothing from the request's context.
+  return context.with(UNTRACED, fn);
+}
+
 /** One message of a batch published under `withProducerSpans`. */
 export interface ProducedMessage {
   /** The stored trace context to continue (an outbox row's `traceparent`); absent: a new trace. */

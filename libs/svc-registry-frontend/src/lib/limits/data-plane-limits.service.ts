@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_STORE, CacheError, type CounterStore } from '@berth/cache';
 import { DATA_SOURCE } from '@berth/db';
 import { RegistryError } from '@berth/oci';
-import { berthMetrics } from '@berth/telemetry';
+import { BerthSpanAttr, berthMetrics, untracedBookkeeping } from '@berth/telemetry';
 import { ROOT_LOGGER } from '@berth/platform';
 import {
   THROTTLE_MESSAGE,
@@ -149,10 +149,14 @@ export class DataPlaneLimits {
     if (buckets.length === 0) return;
     let windows;
     try {
-      windows = await this.counters.incrementWindows(
-        buckets.map((b) => b.key),
-        1,
-        THROTTLE_WINDOW_SECONDS,
+      // Berth's own per-request bookkeeping: no Redis span of its own (every other Redis call stays traced); the
+      // request's server span says it was counted (berth.rate_limit.counted). A traced GET's spans: 2 → 1.
+      windows = await untracedBookkeeping(BerthSpanAttr.RateCounted, () =>
+        this.counters.incrementWindows(
+          buckets.map((b) => b.key),
+          1,
+          THROTTLE_WINDOW_SECONDS,
+        ),
       );
     } catch (err) {
       // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
