@@ -59,7 +59,7 @@ export const BerthSpanAttr = {
    * True on a server span whose request was counted in the request-rate buckets: the counter call (one Redis
    * script) is Berth's own bookkeeping and gets no span of its own (see `untracedBookkeeping`).
    */
-  RateCounted: 'berth.rate_limit.counted',
+  RateCounted: 'berth.rate_counted',
 } as const;
 
 /** The standard (semantic-convention) attributes Berth's HTTP server metric carries. */

@@ -218,7 +218,7 @@ describe('trace context in event headers (W3C traceparent)', () => {
     const tracer = trace.getTracer('test');
     const server = tracer.startSpan('GET /v2/*');
     await context.with(trace.setSpan(context.active(), server), async () => {
-      const result = await untracedBookkeeping('berth.rate_limit.counted', async () => {
+      const result = await untracedBookkeeping('berth.rate_counted', async () => {
         // What the ioredis instrumentation sees: no parent span (it skips with requireParentSpan), and a span
         // started anyway is not recorded.
         expect(trace.getActiveSpan()).toBeUndefined();
@@ -237,11 +237,11 @@ describe('trace context in event headers (W3C traceparent)', () => {
     server.end();
     const finished = tracing.spans.getFinishedSpans();
     expect(finished.map((s) => s.name)).toEqual(['SELECT', 'GET /v2/*']);
-    expect(finished[1]?.attributes['berth.rate_limit.counted']).toBe(true);
+    expect(finished[1]?.attributes['berth.rate_counted']).toBe(true);
   });
 
   it('bookkeeping outside a trace just runs', () => {
-    expect(untracedBookkeeping('berth.rate_limit.counted', () => 'done')).toBe('done');
+    expect(untracedBookkeeping('berth.rate_counted', () => 'done')).toBe('done');
     expect(tracing.spans.getFinishedSpans()).toEqual([]);
   });
 

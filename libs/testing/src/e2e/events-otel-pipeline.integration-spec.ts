@@ -166,7 +166,7 @@ describe('telemetry of services run as processes', () => {
     const server = spans.find((s) => s.kind === SERVER);
     expect(server).toMatchObject({ scope: HTTP_SCOPE, name: 'GET /v2/*', parentSpanId: caller.spanId });
     expect(server?.attributes['http.response.status_code']).toBe(res.status);
-    expect(server?.attributes['berth.rate_limit.counted']).toBe(true);
+    expect(server?.attributes['berth.rate_counted']).toBe(true);
     expect(spans.filter((s) => s.scope === REDIS_SCOPE)).toEqual([]);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const underServer = (s: ReceivedSpan): boolean => {

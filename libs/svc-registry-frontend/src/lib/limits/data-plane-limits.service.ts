@@ -150,7 +150,7 @@ export class DataPlaneLimits {
     let windows;
     try {
       // Berth's own per-request bookkeeping: no Redis span of its own (every other Redis call stays traced); the
-      // request's server span says it was counted (berth.rate_limit.counted). A traced GET's spans: 2 → 1.
+      // request's server span says it was counted (berth.rate_counted). A traced GET's spans: 2 → 1.
       windows = await untracedBookkeeping(BerthSpanAttr.RateCounted, () =>
         this.counters.incrementWindows(
           buckets.map((b) => b.key),
