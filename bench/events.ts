@@ -183,6 +183,7 @@ async function main(): Promise<void> {
       BERTH_BOOTSTRAP_CLIENT_ID: randomUUID(),
       BERTH_BOOTSTRAP_CLIENT_SECRET: randomBytes(24).toString('base64url'),
       BERTH_KAFKA_NAMESPACE: tag,
+      BERTH_REDIS_NAMESPACE: tag,
       BERTH_S3_BUCKET_PREFIX: `${tag}-`,
       BERTH_BLOB_DRIVER: 's3',
       BERTH_BUS: 'kafka',
