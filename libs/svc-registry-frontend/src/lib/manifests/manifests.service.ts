@@ -124,10 +124,6 @@ export class ManifestsService {
     await retryOnWriteConflict(() =>
       this.ds.transaction(async (em) => {
         const repo = await this.repositories.findOrCreate(cmd.registryId, cmd.repository, em);
-        // The repository row is locked first (key share: other pushes go on, a deletion waits or is waited for), so a
-        // push and a repository deletion always lock in the same order; a repository deleted meanwhile is a lost race.
-        const held = (await em.query(`SELECT 1 FROM repositories WHERE id = $1 FOR KEY SHARE`, [repo.id])) as unknown[];
-        if (held.length === 0) throw Object.assign(new Error('the repository was deleted meanwhile'), { code: '40001' });
         if (!repo.writeEnabled) throw denied('the repository is write-locked', { repository: repo.name });
         await assertReferencesPresent(em, repo, refs);
 

@@ -44,21 +44,31 @@ const COLUMNS = 'id, registry_id, name, delete_enabled, write_enabled, read_enab
 export class RepositoryRecords {
   constructor(@Inject(DATA_SOURCE) private readonly ds: DataSource) {}
 
-  /** The repository, or undefined when the registry has none of that name. */
-  async find(registryId: string, name: string, em: EntityManager = this.ds.manager): Promise<RepositoryRecord | undefined> {
-    const rows = (await em.query(`SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2`, [
-      registryId,
-      name,
-    ])) as Row[];
+  /**
+   * The repository, or undefined when the registry has none of that name. `keyShare` also locks the row against a
+   * concurrent deletion until the transaction ends (what a writer about to reference it needs).
+   */
+  async find(
+    registryId: string,
+    name: string,
+    em: EntityManager = this.ds.manager,
+    keyShare = false,
+  ): Promise<RepositoryRecord | undefined> {
+    const rows = (await em.query(
+      `SELECT ${COLUMNS} FROM repositories WHERE registry_id = $1 AND name = $2${keyShare ? ' FOR KEY SHARE' : ''}`,
+      [registryId, name],
+    )) as Row[];
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   /**
    * The repository, created when missing (a push creates its repository). Safe under concurrency. Looks first (one
-   * statement when it exists, the common case of every push after the first).
+   * statement when it exists, the common case of every push after the first). Inside a transaction the row stays
+   * key-share locked (or, when created, is the transaction's own) until it ends: the caller's writes that reference
+   * it cannot lose to a deletion, and a push and a repository deletion always lock the repository first.
    */
   async findOrCreate(registryId: string, name: string, em: EntityManager = this.ds.manager): Promise<RepositoryRecord> {
-    const existing = await this.find(registryId, name, em);
+    const existing = await this.find(registryId, name, em, true);
     if (existing) return existing;
     const inserted = (await em.query(
       `INSERT INTO repositories (registry_id, name) VALUES ($1, $2)
@@ -66,7 +76,7 @@ export class RepositoryRecords {
       [registryId, name],
     )) as Row[];
     if (inserted[0]) return toRecord(inserted[0]);
-    const found = await this.find(registryId, name, em);
+    const found = await this.find(registryId, name, em, true);
     // Deleted by a concurrent transaction between the insert and the read: a lost race (SQLSTATE 40001), which
     // retryOnWriteConflict runs again.
     if (!found) throw Object.assign(new Error(`repository ${name} vanished while being created`), { code: '40001' });
