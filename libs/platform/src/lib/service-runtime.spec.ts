@@ -1,5 +1,5 @@
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { PlatformModule } from './platform.module';
 import { startService, type RunningService } from './service-runtime';
 
@@ -17,16 +17,25 @@ class SlowController {
   }
 }
 
-function get(url: string, path: string): Promise<{ status: number; body: string }> {
+function getWithHeaders(
+  url: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { agent: false, timeout: 10000 }, (res) => {
+    const req = request(`${url}${path}`, { agent: false, timeout: 10000, headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+async function get(url: string, path: string): Promise<{ status: number; body: string }> {
+  const { status, body } = await getWithHeaders(url, path);
+  return { status, body };
 }
 
 describe(startService.name, () => {
@@ -58,6 +67,17 @@ describe(startService.name, () => {
     const svc = await start();
     expect(await get(svc.url, '/healthz')).toEqual({ status: 200, body: '{"status":"ok"}' });
     expect(JSON.parse((await get(svc.url, '/readyz')).body)).toEqual({ status: 'ready', checks: {} });
+  });
+
+  it('answers every request with its x-request-id: the caller\'s when well-formed, a new UUID otherwise', async () => {
+    const svc = await start();
+    const given = await getWithHeaders(svc.url, '/healthz', { 'x-request-id': 'trace-me.1' });
+    expect(given.headers['x-request-id']).toBe('trace-me.1');
+    const bad = await getWithHeaders(svc.url, '/healthz', { 'x-request-id': 'no spaces allowed' });
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const missing = await getWithHeaders(svc.url, '/no-such-route');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('finishes a request in flight before stopping, and refuses new connections once stopping', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CACHE_STORE, CacheError, type CounterStore } from '@berth/cache';
+import { CACHE_STORE, CacheError, type CounterStore, type WindowCount } from '@berth/cache';
 import { DATA_SOURCE } from '@berth/db';
 import { RegistryError } from '@berth/oci';
 import { BerthSpanAttr, berthMetrics, untracedBookkeeping } from '@berth/telemetry';
@@ -98,18 +98,22 @@ export class DataPlaneLimits {
   /**
    * Refuses (403 DENIED) content that would take the registry over its tier's storage limit. `addBytes` is what the
    * request adds; content already stored counts once (blobs and manifests of the registry, as summed by the
-   * `usage_counters` rows `storage_bytes:<n>`).
+   * `usage_counters` rows `storage_bytes:<n>`); `usedBytes`, when the caller read that sum already (an upload's PATCH or
+   * PUT: lookUpUploadForLimits), saves the statement.
    */
-  async checkStorage(registry: RegistryRef, addBytes: number): Promise<void> {
+  async checkStorage(registry: RegistryRef, addBytes: number, usedBytes?: number): Promise<void> {
     if (addBytes <= 0) return;
     const tier = this.tiers.tier(registry.sku);
     if (tier.storageLimitBytes < 0) return;
     // The registry's blob and manifest bytes, kept current by triggers in the writing transactions (migration
     // StorageUsageCounters): a few counter rows, however much the registry stores.
-    const [row] = (await this.ds.query(
-      `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
-      [registry.id],
-    )) as Array<{ bytes: string }>;
+    const [row] =
+      usedBytes === undefined
+        ? ((await this.ds.query(
+            `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
+            [registry.id],
+          )) as Array<{ bytes: string }>)
+        : [{ bytes: String(usedBytes) }];
     const used = Number(row?.bytes ?? 0);
     if (!storageFits(tier, used, addBytes)) {
       berthMetrics().quotaRefused({ quota: 'storage', sku: registry.sku });
@@ -138,7 +142,8 @@ export class DataPlaneLimits {
     return loading.then((policy) => enforceNetwork(policy, clientIp));
   }
 
-  private async count(
+  /** Without `async` (one promise of its own): every data-plane request passes here. */
+  private count(
     registry: RegistryRef,
     categories: readonly ThrottleCategory[],
     identityKey: string | undefined,
@@ -146,12 +151,12 @@ export class DataPlaneLimits {
     const tier = this.tiers.tier(registry.sku);
     const buckets = throttleBuckets(tier, registry.id, categories);
     if (identityKey !== undefined) buckets.push(...throttleBuckets(tier, registry.id, categories, identityKey));
-    if (buckets.length === 0) return;
-    let windows;
+    if (buckets.length === 0) return Promise.resolve();
+    let counted: Promise<WindowCount[]>;
     try {
       // Berth's own per-request bookkeeping: no Redis span of its own (every other Redis call stays traced); the
       // request's server span says it was counted (berth.rate_counted). A traced GET's spans: 2 → 1.
-      windows = await untracedBookkeeping(BerthSpanAttr.RateCounted, () =>
+      counted = untracedBookkeeping(BerthSpanAttr.RateCounted, () =>
         this.counters.incrementWindows(
           buckets.map((b) => b.key),
           1,
@@ -159,22 +164,28 @@ export class DataPlaneLimits {
         ),
       );
     } catch (err) {
-      // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
-      if (!(err instanceof CacheError)) throw err;
-      if (Date.now() - this.lastOutageLog > OUTAGE_LOG_INTERVAL_MS) {
-        this.lastOutageLog = Date.now();
-        this.logger.warn({ err }, 'request counters unavailable: throttling is suspended until they return');
-      }
-      return;
+      counted = Promise.reject(err);
     }
-    const decision = decide(
-      buckets.map((bucket, i) => ({ bucket, count: windows[i]?.count ?? 0, resetsInSeconds: windows[i]?.resetsInSeconds ?? 1 })),
+    return counted.then(
+      (windows) => {
+        const decision = decide(
+          buckets.map((bucket, i) => ({ bucket, count: windows[i]?.count ?? 0, resetsInSeconds: windows[i]?.resetsInSeconds ?? 1 })),
+        );
+        if (!decision.allowed) {
+          throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, {
+            'Retry-After': String(decision.retryAfterSeconds),
+          });
+        }
+      },
+      (err: unknown) => {
+        // ACR's limits are best effort: while the counter store is down, requests are served uncounted.
+        if (!(err instanceof CacheError)) throw err;
+        if (Date.now() - this.lastOutageLog > OUTAGE_LOG_INTERVAL_MS) {
+          this.lastOutageLog = Date.now();
+          this.logger.warn({ err }, 'request counters unavailable: throttling is suspended until they return');
+        }
+      },
     );
-    if (!decision.allowed) {
-      throw new RegistryError('TOOMANYREQUESTS', THROTTLE_MESSAGE, undefined, 429, {
-        'Retry-After': String(decision.retryAfterSeconds),
-      });
-    }
   }
 
   private async policy(registry: RegistryRef): Promise<NetworkPolicy> {

@@ -81,26 +81,28 @@ export class V2FastPath implements OnModuleInit {
         return;
       }
       attachAccess(req, access);
-      void this.countThenServe(req, reply, route, registry, access);
+      this.countThenServe(req, reply, route, registry, access);
     } catch (err) {
       this.fail(req, reply, err);
     }
   }
 
-  private async countThenServe(
+  /** Without `async`: on a cache hit the counter's promise is the only one of the request. Never rejects. */
+  private countThenServe(
     req: FastifyRequest,
     reply: FastifyReply,
     route: PullRoute,
     registry: RegistryRef,
     access: DataPlaneAccess,
-  ): Promise<void> {
-    try {
-      await this.limits.checkRequest(registry, access.subject, READ, req);
-      const served = this.serve(req, reply, route, registry, access);
-      if (served) await served;
-    } catch (err) {
-      this.fail(req, reply, err);
-    }
+  ): void {
+    const failed = (err: unknown): void => this.fail(req, reply, err);
+    this.limits.checkRequest(registry, access.subject, READ, req).then(() => {
+      try {
+        this.serve(req, reply, route, registry, access)?.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }, failed);
   }
 
   /** Every step with its promise: the first request of a client, a registry or token not remembered, any refusal. */

@@ -149,22 +149,43 @@ export class RedisCacheStore implements CacheStore {
     return { count: Number(count), resetsInSeconds: msToResetSeconds(Number(ttlMs)) };
   }
 
-  async incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]> {
-    validateKeys(keys);
-    validateIncrement(by);
-    const windowMs = secondsToMs(windowSeconds, 'windowSeconds');
-    const reply = await this.run('incrementWindows', (c) =>
-      c.berthIncrementWindows(keys.length, ...keys.map((k) => this.prefix + k), by, windowMs),
-    ).catch((err: unknown) => {
+  /**
+   * Called for every data-plane request (the throttle's counters), so it is written without `async`: one promise
+   * of its own on top of the client's while the connection is ready (each promise also runs the AsyncLocalStorage
+   * hooks that tracing installs).
+   */
+  incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]> {
+    let windowMs: number;
+    try {
+      validateKeys(keys);
+      validateIncrement(by);
+      windowMs = secondsToMs(windowSeconds, 'windowSeconds');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const prefixed = keys.map((k) => this.prefix + k);
+    const send = (c: ScriptedRedis): Promise<number[]> => c.berthIncrementWindows(keys.length, ...prefixed, by, windowMs);
+    const counted = (reply: number[]): WindowCount[] =>
+      keys.map((_, i) => ({
+        count: Number(reply[2 * i]),
+        resetsInSeconds: msToResetSeconds(Number(reply[2 * i + 1])),
+      }));
+    const refused = (err: unknown): never => {
       if (err instanceof CacheUnavailableError && /not an integer/i.test(String((err.cause as Error)?.message))) {
         throw new InvalidCacheArgumentError('a key holds a value that is not an integer counter');
       }
       throw err;
-    });
-    return keys.map((_, i) => ({
-      count: Number(reply[2 * i]),
-      resetsInSeconds: msToResetSeconds(Number(reply[2 * i + 1])),
-    }));
+    };
+    if (this.closing !== undefined || this.client.status !== 'ready') {
+      return this.run('incrementWindows', send).then(counted, refused);
+    }
+    let sent: Promise<number[]>;
+    try {
+      sent = send(this.client);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    return sent.then(counted, (err: unknown) => refused(this.unavailable('incrementWindows', err)));
   }
 
   async get(key: string): Promise<string | undefined> {
