@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +11,7 @@ import { pingDatabase } from '../data-source/ping-database';
 import { TenantEntity } from '../entities';
 import { DB_MIGRATIONS } from '../migrations';
 import { migrationStatus, runMigrations } from '../migrate/run-migrations';
-import { type EmbeddedPostgresInstance, startEmbeddedPostgres } from './embedded-postgres.launcher';
+import { type EmbeddedPostgresInstance, startEmbeddedPostgres, unixSocketDirFor } from './embedded-postgres.launcher';
 import { parsePostmasterPid } from './postmaster-pid.util';
 
 const REPO_ROOT = path.resolve(__dirname, '../../../../..');
@@ -96,7 +96,9 @@ describe('startEmbeddedPostgres', () => {
     const dataDir = path.join(base, 'keeps', 'postgres');
     const port = await closedPort();
     const first = await start(dataDir, port);
-    expect(first.url).toMatch(new RegExp(`^postgres://berth:[^@]{20,}@127\\.0\\.0\\.1:${port}/berth$`));
+    expect(first.url).toMatch(
+      new RegExp(`^postgres://berth:[^@]{20,}@127\\.0\\.0\\.1:${port}/berth\\?host=${encodeURIComponent(dataDir)}$`),
+    );
 
     const ds = createDataSource({ url: first.url });
     sources.push(ds);
@@ -120,6 +122,47 @@ describe('startEmbeddedPostgres', () => {
     expect((await migrationStatus(ds)).pending).toEqual([]);
     await ds.destroy();
     await second.stop();
+  });
+
+  it('is reached over a Unix socket in its data folder, and over TCP where the socket path would be too long', async () => {
+    const dataDir = path.join(base, 'socket', 'postgres');
+    const port = await closedPort();
+    const pg = await start(dataDir, port);
+    const ds = createDataSource({ url: pg.url });
+    sources.push(ds);
+    await ds.initialize();
+    // inet_client_addr() is NULL for a Unix-socket session; the socket file is where the URL says.
+    const [viaSocket] = (await ds.query(`SELECT inet_client_addr() AS addr, current_setting('unix_socket_directories') AS dirs`)) as [
+      { addr: string | null; dirs: string },
+    ];
+    expect(viaSocket).toEqual({ addr: null, dirs: dataDir });
+    expect((await stat(path.join(dataDir, `.s.PGSQL.${port}`))).isSocket()).toBe(true);
+    // The TCP listener is still there for tools that only read the URL's host and port.
+    const tcp = createDataSource({ url: pg.url.replace(/\?host=.*$/, '') });
+    sources.push(tcp);
+    await tcp.initialize();
+    const [viaTcp] = (await tcp.query(`SELECT host(inet_client_addr()) AS addr`)) as [{ addr: string }];
+    expect(viaTcp.addr).toBe('127.0.0.1');
+    await Promise.all([ds.destroy(), tcp.destroy()]);
+    await pg.stop();
+    // A socket lock file a killed server of another port left behind is cleared at start.
+    await writeFile(path.join(dataDir, '.s.PGSQL.1.lock'), '1\n');
+    const again = await start(dataDir, port);
+    await expect(stat(path.join(dataDir, '.s.PGSQL.1.lock'))).rejects.toThrow(/ENOENT/);
+    await again.stop();
+
+    // A data folder whose socket path exceeds 107 bytes: TCP only, and the URL says so.
+    const deep = path.join(base, 'x'.repeat(100 - base.length), 'postgres');
+    expect(unixSocketDirFor(deep, port)).toBeUndefined();
+    const tcpOnly = await start(deep, port);
+    expect(tcpOnly.url).toMatch(new RegExp(`@127\\.0\\.0\\.1:${port}/berth$`));
+    const plain = createDataSource({ url: tcpOnly.url });
+    sources.push(plain);
+    await plain.initialize();
+    const [{ dirs }] = (await plain.query(`SELECT current_setting('unix_socket_directories') AS dirs`)) as [{ dirs: string }];
+    expect(dirs).toBe('');
+    await plain.destroy();
+    await tcpOnly.stop();
   });
 
   it('recovers after a crash: a killed server, then a postmaster.pid whose pid another process now has', async () => {

@@ -386,6 +386,25 @@ describe.each([
     expect((await req('GET', `/v2/mine/blobs/uploads/${uuid}`)).status).toBe(204);
   });
 
+  it('an expired session is BLOB_UPLOAD_UNKNOWN to PATCH and PUT, though its row is still there', async () => {
+    // PATCH and PUT take their session row from the read made before routing (with the storage quota): it must
+    // apply the same rules as the handler's own lookup (live, this registry, this repository).
+    const post = await req('POST', '/v2/expired/blobs/uploads/');
+    const loc = String(post.headers.get('location'));
+    const uuid = String(post.headers.get('docker-upload-uuid'));
+    expect((await req('PATCH', loc, { body: randomBytes(10), headers: octet })).status).toBe(202);
+    await pg.query(`UPDATE upload_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [uuid]);
+    for (const [method, url] of [['PATCH', loc], ['PUT', `${loc}?digest=${sha256(Buffer.alloc(0))}`]] as const) {
+      const r = await req(method, url, { body: randomBytes(10), headers: octet });
+      expect([method, r.status, r.json().errors[0]?.code]).toEqual([method, 404, 'BLOB_UPLOAD_UNKNOWN']);
+    }
+    expect((await pg.query(`SELECT offset_bytes::int AS offset FROM upload_sessions WHERE id = $1`, [uuid])).rows).toEqual([{ offset: 10 }]);
+    // Leave nothing expired for the expiry sweep's test.
+    expect((await req('DELETE', loc)).status).toBe(404);
+    await pg.query(`UPDATE upload_sessions SET expires_at = now() + interval '1 hour' WHERE id = $1`, [uuid]);
+    expect((await req('DELETE', loc)).status).toBe(204);
+  });
+
   it('cancel: DELETE <upload> → 204, then the upload is unknown', async () => {
     const post = await req('POST', '/v2/cancel/me/blobs/uploads/');
     const loc = String(post.headers.get('location'));

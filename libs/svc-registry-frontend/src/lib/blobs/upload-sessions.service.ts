@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE } from '@berth/db';
+import type { FastifyRequest } from 'fastify';
 import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../registry/prepared-query.util';
 
@@ -61,6 +62,49 @@ function toSession(r: Row): UploadSession {
   };
 }
 
+/** What the limits hook read about an upload before the handler ran (see {@link lookUpUploadForLimits}). */
+interface UploadLookup {
+  readonly registryId: string;
+  readonly id: string;
+  /** The row with this id in the registry (whatever its repository), undefined when there is none. */
+  readonly row: UploadSession | undefined;
+  /** Whether that row had not expired when it was read. */
+  readonly live: boolean;
+}
+
+const LOOKED_UP = Symbol('berth.uploadLookup');
+
+type LookupRequest = FastifyRequest & { [LOOKED_UP]?: UploadLookup };
+
+/**
+ * One statement for an upload's PATCH or PUT before it is routed (LimitsHook): the session row `id` of the registry,
+ * and the registry's stored bytes (the `usage_counters` rows `storage_bytes:<n>`, as DataPlaneLimits.checkStorage
+ * sums them), for the storage limit. The row is remembered on `req`, so that the handler does not read it again
+ * (UploadSessions.find answers from it): with the POST's insert and the PUT's record-and-link, a layer pushed as
+ * POST + PUT costs three statements. `id` that is not a UUID has no row (as in `find`).
+ */
+export async function lookUpUploadForLimits(
+  ds: DataSource,
+  req: FastifyRequest,
+  registryId: string,
+  id: string,
+): Promise<{ session: UploadSession | undefined; usedBytes: number }> {
+  const rows = await preparedQuery<Partial<Row> & { used_bytes: string; live: boolean | null }>(
+    ds,
+    'berth-upload-session-limits',
+    `SELECT u.bytes::text AS used_bytes, s.id, s.registry_id, s.repository_name, s.region, s.storage_upload_id,
+            s.offset_bytes::text AS offset_bytes, s.started_at, s.expires_at, s.expires_at > now() AS live
+       FROM (SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters
+              WHERE registry_id = $2::uuid AND metric LIKE 'storage\\_bytes:%') u
+       LEFT JOIN upload_sessions s ON s.id = $1::uuid AND s.registry_id = $2::uuid`,
+    [UUID.test(id) ? id : null, registryId],
+  );
+  const found = rows[0];
+  const session = found?.id ? toSession(found as Row) : undefined;
+  (req as LookupRequest)[LOOKED_UP] = { registryId, id, row: session, live: found?.live === true };
+  return { session, usedBytes: Number(found?.used_bytes ?? 0) };
+}
+
 /**
  * Upload session rows. Sessions live in Postgres (and their bytes in storage), so any frontend process, including
  * one started after a restart, continues an upload. Lookups are scoped by registry AND repository: an upload id
@@ -112,8 +156,15 @@ export class UploadSessions {
     return row.write_enabled && row.id ? toSession(row) : 'read-only';
   }
 
-  /** The live (unexpired) session `id` of repository `name` in the registry, else undefined. */
-  async find(registryId: string, repositoryName: string, id: string): Promise<UploadSession | undefined> {
+  /**
+   * The live (unexpired) session `id` of repository `name` in the registry, else undefined. With `req`, the row the
+   * limits hook read for this request (lookUpUploadForLimits) answers without another statement.
+   */
+  async find(registryId: string, repositoryName: string, id: string, req?: FastifyRequest): Promise<UploadSession | undefined> {
+    const seen = req ? (req as LookupRequest)[LOOKED_UP] : undefined;
+    if (seen && seen.registryId === registryId && seen.id === id) {
+      return seen.row && seen.live && seen.row.repositoryName === repositoryName ? seen.row : undefined;
+    }
     if (!UUID.test(id)) return undefined;
     const rows = await preparedQuery<Row>(
       this.ds,

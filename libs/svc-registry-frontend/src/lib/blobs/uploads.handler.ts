@@ -283,9 +283,10 @@ export class UploadsHandler {
   private async session(
     ctx: V2Request<RouteOf<'upload'>> | { registryId: string; name: string; id: string },
   ): Promise<UploadSession> {
-    const [registryId, name, id] =
-      'route' in ctx ? [ctx.registry.id, ctx.route.name, ctx.route.uploadId] : [ctx.registryId, ctx.name, ctx.id];
-    const session = await this.sessions.find(registryId, name, id);
+    const [registryId, name, id, req] =
+      'route' in ctx ? [ctx.registry.id, ctx.route.name, ctx.route.uploadId, ctx.req] : [ctx.registryId, ctx.name, ctx.id];
+    // The request's own read by the limits hook, when it made one (a PATCH or PUT): no second statement.
+    const session = await this.sessions.find(registryId, name, id, req);
     if (!session) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
     return session;
   }

@@ -6,6 +6,7 @@ import { ROOT_LOGGER, sendRegistryError } from '@berth/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { lookUpUploadForLimits } from '../blobs/upload-sessions.service';
 import { RegistryResolver } from '../registry/registry-resolver.service';
 import { pullRouteOf } from '../routing/pull-route.util';
 import { DataPlaneLimits, markRateCounted, rateCounted } from './data-plane-limits.service';
@@ -93,8 +94,8 @@ export class LimitsHook implements OnModuleInit {
         markRateCounted(req);
         throw refused;
       }
-      const adds = await this.bytesAdded(req, path, registry.id);
-      if (adds > 0) await this.limits.checkStorage(registry, adds);
+      const { adds, usedBytes } = await this.bytesAdded(req, path, registry.id);
+      if (adds > 0) await this.limits.checkStorage(registry, adds, usedBytes);
     } catch (caught) {
       // A dependency failing here (the database) is a 503 the client retries, as in the handlers.
       if (!(caught instanceof RegistryError)) this.logger.warn({ err: caught, path }, 'limits could not be checked');
@@ -110,20 +111,19 @@ export class LimitsHook implements OnModuleInit {
 
   /**
    * What the request is about to store: its body, and for an upload's PATCH or final PUT also the bytes the upload
-   * already holds (an upload in progress is not in the registry's stored bytes yet).
+   * already holds (an upload in progress is not in the registry's stored bytes yet). For those the session row and
+   * the registry's stored bytes are read in one statement, and the row is kept for the upload handler
+   * (lookUpUploadForLimits): `usedBytes` is then that sum.
    */
-  private async bytesAdded(req: FastifyRequest, path: string, registryId: string): Promise<number> {
-    if (req.method !== 'PUT' && req.method !== 'PATCH' && req.method !== 'POST') return 0;
+  private async bytesAdded(req: FastifyRequest, path: string, registryId: string): Promise<{ adds: number; usedBytes?: number }> {
+    if (req.method !== 'PUT' && req.method !== 'PATCH' && req.method !== 'POST') return { adds: 0 };
     const declared = Number(req.headers['content-length'] ?? 0);
     const body = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
     const upload = UPLOAD.exec(path);
     if (upload?.[1] && (req.method === 'PUT' || req.method === 'PATCH')) {
-      const [row] = (await this.ds.query(
-        `SELECT offset_bytes FROM upload_sessions WHERE id = $1 AND registry_id = $2`,
-        [upload[1], registryId],
-      )) as Array<{ offset_bytes: string }>;
-      return body + Number(row?.offset_bytes ?? 0);
+      const { session, usedBytes } = await lookUpUploadForLimits(this.ds, req, registryId, upload[1]);
+      return { adds: body + (session?.offsetBytes ?? 0), usedBytes };
     }
-    return upload || MANIFEST_OR_UPLOAD_START.test(path) ? body : 0;
+    return { adds: upload || MANIFEST_OR_UPLOAD_START.test(path) ? body : 0 };
   }
 }

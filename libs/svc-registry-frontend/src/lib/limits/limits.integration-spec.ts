@@ -8,13 +8,14 @@ import {
   stopProcess,
   type ServiceProcess,
 } from '@berth/testing';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { Client } from 'pg';
 
 jest.setTimeout(180_000);
 
 const READ_LIMIT = 7;
+const WRITE_LIMIT = 3;
 const STORAGE_LIMIT = 1000;
 const ADMIN_PASSWORD = 'limits-admin-password';
 
@@ -63,6 +64,8 @@ describe('data-plane limits (two frontend processes)', () => {
   const premium = `${name}p`;
   /** A Basic registry of its own (its own read budget) for the pull fast path. */
   const pulls = `${name}f`;
+  /** A Standard registry with a small write budget, for throttled uploads. */
+  const writes = `${name}w`;
   const suffix = 'berth.localhost';
 
   beforeAll(async () => {
@@ -86,14 +89,15 @@ describe('data-plane limits (two frontend processes)', () => {
       `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku, anonymous_pull_enabled)
        VALUES ($1, $2, $3, $4, 'eastus', 'Basic', false),
               ($1, $2, $5, $6, 'eastus', 'Premium', false),
-              ($1, $2, $7, $8, 'eastus', 'Basic', false)`,
-      [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`, pulls, `${pulls}.${suffix}`],
+              ($1, $2, $7, $8, 'eastus', 'Basic', false),
+              ($1, $2, $9, $10, 'eastus', 'Standard', false)`,
+      [sub.id, rg.id, name, `${name}.${suffix}`, premium, `${premium}.${suffix}`, pulls, `${pulls}.${suffix}`, writes, `${writes}.${suffix}`],
     );
-    await pg.query(`UPDATE registries SET admin_user_enabled = true WHERE name IN ($1, $2)`, [name, pulls]);
+    await pg.query(`UPDATE registries SET admin_user_enabled = true WHERE name IN ($1, $2, $3)`, [name, pulls, writes]);
     await pg.query(
       `INSERT INTO admin_credentials (registry_id, name, password_hash, encrypted_value)
-       SELECT id, 'password', $3, 'unused' FROM registries WHERE name IN ($1, $2)`,
-      [name, pulls, await hashSecret(ADMIN_PASSWORD)],
+       SELECT id, 'password', $4, 'unused' FROM registries WHERE name IN ($1, $2, $3)`,
+      [name, pulls, writes, await hashSecret(ADMIN_PASSWORD)],
     );
     const common = {
       ...env,
@@ -106,6 +110,7 @@ describe('data-plane limits (two frontend processes)', () => {
       BERTH_TIER_OVERRIDES: JSON.stringify({
         Basic: { throttle: { read: { perRegistry: READ_LIMIT } }, storageLimitBytes: STORAGE_LIMIT },
         Premium: { throttle: { read: { perRegistry: 1000 } } },
+        Standard: { throttle: { write: { perRegistry: WRITE_LIMIT } } },
       }),
     };
     for (let i = 0; i < 2; i++) frontends.push(startApp('registry-frontend', common, await freePort()));
@@ -209,6 +214,75 @@ describe('data-plane limits (two frontend processes)', () => {
     const over = await chunk(600, 600);
     expect(over.status).toBe(403);
     expect(over.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('DENIED');
+  });
+
+  it('counts what an upload holds when its PUT carries the last chunk; a refused PUT changes nothing and the upload resumes', async () => {
+    // The PATCH and PUT read their session row and the registry's stored bytes in one statement (before routing),
+    // and the handler uses that row: the refusal must still come, and the upload must still be there afterwards.
+    const f = frontends[1] as ServiceProcess;
+    const auth = { authorization: `Basic ${Buffer.from(`${name}:${ADMIN_PASSWORD}`).toString('base64')}` };
+    const start = await call(f.url, 'POST', '/v2/last-chunk/blobs/uploads/', { ...auth, 'content-length': '0' });
+    expect(start.status).toBe(202);
+    const location = String(start.headers['location']);
+    const octets = (from: number, size: number): Record<string, string> => ({
+      ...auth,
+      'content-type': 'application/octet-stream',
+      'content-length': String(size),
+      'content-range': `${from}-${from + size - 1}`,
+    });
+    expect((await call(f.url, 'PATCH', location, octets(0, 500), Buffer.alloc(500, 3))).status).toBe(202);
+    // 500 held + 600 in the PUT > 1000: refused, though the registry stores nothing yet.
+    const whole = Buffer.alloc(1100, 3);
+    const digest = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+    const over = await call(f.url, 'PUT', `${location}?digest=${digest}`, octets(500, 600), Buffer.alloc(600, 3));
+    expect(over.status).toBe(403);
+    expect(over.json<{ errors: Array<{ code: string; message: string }> }>().errors[0]?.message).toContain('storage quota exceeded');
+    expect((await pg.query(`SELECT count(*)::int AS n FROM blobs WHERE digest = $1`, [digest])).rows[0]).toEqual({ n: 0 });
+    // Nothing changed (the registry's read budget is spent by now, so the session row says it, not a status GET): the
+    // session holds its 500 bytes and completes with a last chunk that fits.
+    const uuid = location.split('/').pop();
+    expect((await pg.query(`SELECT offset_bytes::int AS offset FROM upload_sessions WHERE id = $1`, [uuid])).rows).toEqual([{ offset: 500 }]);
+    const fits = Buffer.alloc(600, 3).subarray(0, 100);
+    const small = Buffer.concat([Buffer.alloc(500, 3), fits]);
+    const smallDigest = `sha256:${createHash('sha256').update(small).digest('hex')}`;
+    const done = await call(f.url, 'PUT', `${location}?digest=${smallDigest}`, octets(500, 100), fits);
+    expect(done.status).toBe(201);
+    // The session is gone: the same URL is unknown now (the row read before routing says so too).
+    const again = await call(f.url, 'PUT', `${location}?digest=${smallDigest}`, { ...auth, 'content-length': '0' });
+    expect(again.status).toBe(404);
+    expect(again.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('BLOB_UPLOAD_UNKNOWN');
+    // Leave the registry's stored bytes as they were for the next test.
+    await pg.query(`DELETE FROM repository_blobs WHERE digest = $1`, [smallDigest]);
+    await pg.query(`DELETE FROM blobs WHERE digest = $1`, [smallDigest]);
+  });
+
+  it('throttles upload PATCHes and PUTs once the write budget is spent, and they change nothing', async () => {
+    const f = frontends[0] as ServiceProcess;
+    const host = { host: `${writes}.${suffix}` };
+    const auth = { ...host, authorization: `Basic ${Buffer.from(`${writes}:${ADMIN_PASSWORD}`).toString('base64')}` };
+    const locations: string[] = [];
+    for (let i = 0; i < WRITE_LIMIT; i++) {
+      const res = await call(f.url, 'POST', '/v2/busy/blobs/uploads/', { ...auth, 'content-length': '0' });
+      expect(res.status).toBe(202);
+      locations.push(String(res.headers['location']));
+    }
+    const body = Buffer.alloc(10, 7);
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const headers = { ...auth, 'content-type': 'application/octet-stream', 'content-length': '10' };
+    const patch = await call(f.url, 'PATCH', String(locations[0]), headers, body);
+    const put = await call(f.url, 'PUT', `${String(locations[1])}?digest=${digest}`, headers, body);
+    for (const res of [patch, put]) {
+      expect(res.status).toBe(429);
+      expect(res.json<{ errors: Array<{ code: string }> }>().errors[0]?.code).toBe('TOOMANYREQUESTS');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    const rows = await pg.query(
+      `SELECT s.offset_bytes::int AS offset, s.storage_upload_id AS storage FROM upload_sessions s JOIN registries r ON r.id = s.registry_id
+        WHERE r.name = $1 ORDER BY s.started_at`,
+      [writes],
+    );
+    expect(rows.rows).toEqual(Array(WRITE_LIMIT).fill({ offset: 0, storage: '' }));
+    expect((await pg.query(`SELECT count(*)::int AS n FROM blobs WHERE digest = $1`, [digest])).rows[0]).toEqual({ n: 0 });
   });
 
   it('counts what the registry stores, whoever wrote or deleted it, and frees what is deleted', async () => {
