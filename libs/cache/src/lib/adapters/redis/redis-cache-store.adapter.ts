@@ -113,6 +113,9 @@ export class RedisCacheStore implements CacheStore {
       // How long close() lets a socket end gracefully. ioredis also waits this long on a socket that is
       // already closed (a Redis that was down), keeping the process alive: keep it short.
       disconnectTimeout: 200,
+      // Commands issued in one turn of the event loop (the throttle counters of every request that arrived in it)
+      // go out in one write and come back from one read: one syscall each way instead of one per request.
+      enableAutoPipelining: true,
     });
     client.defineCommand('berthIncrementWindow', { numberOfKeys: 1, lua: INCREMENT_WINDOW });
     client.defineCommand('berthIncrementWindows', { lua: INCREMENT_WINDOWS });
