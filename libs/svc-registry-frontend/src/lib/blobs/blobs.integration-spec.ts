@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { REGISTRY_FRONTEND_NEEDS, RegistryFrontendModule } from '../registry-frontend.module';
+import { RepositoryRecords } from '../registry/repository-records.service';
 import { UploadExpiry } from './upload-expiry.service';
 import { UPLOAD_TTL_MS } from './upload-sessions.service';
 
@@ -500,6 +501,29 @@ describe.each([
     expect((await req('HEAD', `/v2/del/one/blobs/${d}`)).status).toBe(404);
     expect((await req('DELETE', `/v2/del/one/blobs/${d}`)).json().errors[0]?.code).toBe('BLOB_UNKNOWN');
     expect((await req('GET', `/v2/del/two/blobs/${d}`)).body.equals(content)).toBe(true);
+  });
+
+  it('uploads starting at once in a new repository create it once, and each gets its own session', async () => {
+    const records = svc.app.get(RepositoryRecords, { strict: false });
+    const findOrCreate = jest.spyOn(records, 'findOrCreate');
+    try {
+      const posts = await Promise.all(Array.from({ length: 12 }, () => req('POST', '/v2/burst/new/blobs/uploads/')));
+      expect(posts.map((r) => r.status)).toEqual(Array(12).fill(202));
+      expect(new Set(posts.map((r) => r.headers.get('docker-upload-uuid'))).size).toBe(12);
+      expect(findOrCreate).toHaveBeenCalledTimes(1);
+      const rows = await pg.query(`SELECT count(*)::int AS n FROM repositories WHERE registry_id = $1 AND name = 'burst/new'`, [ids.defaultId]);
+      expect(rows.rows[0]).toEqual({ n: 1 });
+      // Each session completes on its own.
+      const content = randomBytes(64);
+      const put = await req('PUT', `${String(posts[3]?.headers.get('location'))}?digest=${sha256(content)}`, { body: content, headers: octet });
+      expect(put.status).toBe(201);
+      // A write-protected new repository refuses every one of them the same way.
+      await pg.query(`UPDATE repositories SET write_enabled = false WHERE registry_id = $1 AND name = 'burst/new'`, [ids.defaultId]);
+      const refused = await Promise.all(Array.from({ length: 3 }, () => req('POST', '/v2/burst/new/blobs/uploads/')));
+      expect(refused.map((r) => [r.status, r.json().errors[0]?.code])).toEqual(Array(3).fill([403, 'DENIED']));
+    } finally {
+      findOrCreate.mockRestore();
+    }
   });
 
   it('20 clients uploading the same blob concurrently all succeed and the blob is intact', async () => {

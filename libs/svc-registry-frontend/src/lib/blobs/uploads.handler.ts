@@ -34,6 +34,9 @@ import { storageNotBegun, UploadSessions, type UploadSession } from './upload-se
  */
 @Injectable()
 export class UploadsHandler {
+  /** Repository creations in flight, by `<registryId>/<name>` (see createRepositoryOnce). */
+  private readonly creating = new Map<string, Promise<void>>();
+
   constructor(
     private readonly sessions: UploadSessions,
     private readonly links: BlobLinks,
@@ -94,7 +97,7 @@ export class UploadsHandler {
     // byte) never needs one (its PUT stores the blob directly).
     let session = await this.sessions.createIfWritable(registry.id, route.name, registry.location);
     if (session === 'missing') {
-      await this.assertWritable(registry, route.name); // creates the repository
+      await this.createRepositoryOnce(registry, route.name);
       session = await this.sessions.create(registry.id, route.name, registry.location);
     }
     if (session === 'read-only') throw writeProtected(route.name);
@@ -313,6 +316,21 @@ export class UploadsHandler {
     if (!outcome.busy) return outcome.value;
     const size = await this.currentSize(this.storeOf(session), session);
     throw outOfOrder(reply, session, size, 'the upload is in use by another request');
+  }
+
+  /**
+   * {@link assertWritable} (which creates the repository) once for all the uploads that start at the same time in a
+   * repository that does not exist yet (a client pushing an image's layers at once into a new repository): the
+   * others wait for the first one's statements instead of each running its own (and queueing on its row lock).
+   */
+  private createRepositoryOnce(registry: RegistryRef, name: string): Promise<void> {
+    const key = `${registry.id}/${name}`;
+    let creating = this.creating.get(key);
+    if (!creating) {
+      creating = this.assertWritable(registry, name).finally(() => this.creating.delete(key));
+      this.creating.set(key, creating);
+    }
+    return creating;
   }
 
   /** A repository whose writes are disabled (ACR `writeEnabled: false`) refuses pushes with DENIED. */
