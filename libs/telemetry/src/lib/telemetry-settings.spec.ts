@@ -1,14 +1,25 @@
 import { resolveTelemetrySettings } from './telemetry-settings';
 
 describe('telemetry settings from OTEL_* variables', () => {
-  it('exports nothing and serves /metrics when no endpoint is configured', () => {
+  it('exports nothing, records no spans and serves /metrics when no endpoint is configured', () => {
     expect(resolveTelemetrySettings({})).toEqual({
       disabled: false,
       traceExporters: [],
       prometheus: true,
       otlpMetrics: undefined,
+      recordSpans: false,
       warnings: [],
     });
+  });
+
+  it('records spans when they are exported or when the operator chose a sampler', () => {
+    expect(resolveTelemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).recordSpans).toBe(true);
+    expect(resolveTelemetrySettings({ OTEL_TRACES_EXPORTER: 'console' }).recordSpans).toBe(true);
+    expect(resolveTelemetrySettings({ OTEL_TRACES_SAMPLER: 'always_on' }).recordSpans).toBe(true);
+    expect(resolveTelemetrySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'none' }).recordSpans).toBe(
+      false,
+    );
+    expect(resolveTelemetrySettings({ OTEL_SDK_DISABLED: 'true', OTEL_TRACES_SAMPLER: 'always_on' }).recordSpans).toBe(false);
   });
 
   it('exports traces and metrics over OTLP/HTTP protobuf by default when an endpoint is set', () => {

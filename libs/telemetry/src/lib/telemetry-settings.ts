@@ -7,8 +7,9 @@
  *   (it is part of the operator contract), served by a metrics-only provider.
  * - Traces: `OTEL_TRACES_EXPORTER` (default `otlp`; `none`; `console`). OTLP needs an endpoint
  *   (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`): without one nothing is exported
- *   (no default `localhost:4318` that would fail on every batch). Spans are still created, so log lines and
- *   event headers carry trace ids across services; `OTEL_TRACES_SAMPLER=always_off` turns recording off too.
+ *   (no default `localhost:4318` that would fail on every batch). Spans are then still created but not recorded
+ *   (sampled out unless `OTEL_TRACES_SAMPLER` says otherwise): log lines and event headers carry trace and span ids
+ *   across services, and no CPU goes into filling and ending spans that nothing would send.
  * - Protocol: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `..._METRICS_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`:
  *   `http/protobuf` (default) or `http/json`. `grpc` is not bundled: nothing is exported and a warning says so.
  * - Metrics: `OTEL_METRICS_EXPORTER` (default `prometheus,otlp`): `prometheus` is the `/metrics` endpoint on
@@ -27,6 +28,11 @@ export interface TelemetrySettings {
   traceExporters: TraceExporterChoice[];
   prometheus: boolean;
   otlpMetrics?: { protocol: OtlpProtocol; intervalMs: number };
+  /**
+   * Whether spans should be recorded: a trace exporter is configured, or the operator chose a sampler
+   * (`OTEL_TRACES_SAMPLER`). Without either nothing would read a recorded span; the ids still propagate.
+   */
+  recordSpans: boolean;
   /** Things the operator asked for that will not happen, said once at start. */
   warnings: string[];
 }
@@ -93,5 +99,6 @@ export function resolveTelemetrySettings(env: NodeJS.ProcessEnv): TelemetrySetti
       warnings.push(`OTEL_METRICS_EXPORTER "${name}" is not supported (prometheus, otlp, none)`);
   }
 
-  return { disabled, traceExporters, prometheus: !none && metricsList.includes('prometheus'), otlpMetrics, warnings };
+  const recordSpans = !disabled && (traceExporters.length > 0 || nonEmpty(env['OTEL_TRACES_SAMPLER']));
+  return { disabled, traceExporters, prometheus: !none && metricsList.includes('prometheus'), otlpMetrics, recordSpans, warnings };
 }

@@ -37,6 +37,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
+  AlwaysOffSampler,
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
@@ -136,6 +137,9 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
   ];
 
   const autoInstrumentations = instrumentations();
+  // Nothing would read a recorded span (no exporter, no processor of the caller's, no sampler chosen): spans are
+  // created unsampled, so their ids still reach log lines and event headers, and nothing is filled in or kept.
+  const record = settings.recordSpans || (options.spanProcessors?.length ?? 0) > 0;
   // With OTEL_LOG_LEVEL set, NodeSDK's constructor installs a console diag logger (plain-text lines, and a
   // warning about replacing ours): let it install onto nothing, then put the JSON one back.
   diag.disable();
@@ -145,6 +149,7 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
     // would be published on /metrics). OTEL_NODE_RESOURCE_DETECTORS, when set, decides instead.
     ...(env['OTEL_NODE_RESOURCE_DETECTORS'] ? {} : { resourceDetectors: [envDetector, hostDetector] }),
     spanProcessors,
+    ...(record ? {} : { sampler: new AlwaysOffSampler() }),
     metricReaders: readers,
     views: berthViews(),
     logRecordProcessors: [],
@@ -183,7 +188,7 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
   });
   log('info', {
     msg: 'telemetry started',
-    traces: exporters.length ? exporters : 'not exported',
+    traces: exporters.length ? exporters : record ? 'not exported' : 'not recorded (no exporter): ids only',
     metrics: [
       ...(prometheus ? ['/metrics'] : []),
       ...(settings.otlpMetrics ? [`otlp ${settings.otlpMetrics.protocol}`] : []),
