@@ -82,6 +82,12 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
+/** `xs` starting at index `round` (mod length): each round of a workload starts with the next registry. */
+function rotated<T>(xs: readonly T[], round: number): T[] {
+  const k = xs.length === 0 ? 0 : round % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
 function paramsFor(args: Args): Params {
   return args.quick
     ? {
@@ -108,7 +114,7 @@ function paramsFor(args: Args): Params {
         warmupMs: 2000,
         durationMs: 10_000,
         pullRuns: 5,
-        pushRounds: 2,
+        pushRounds: 3,
         manifestRounds: 3,
         berthLogLevel: args.berthLogLevel,
       };
@@ -264,7 +270,7 @@ async function main(): Promise<void> {
       for (let round = 0; round < R; round++) {
         during();
         const blob = (mode === 'monolithic' ? monos : chunkeds)[round] as BlobSpec;
-        for (const t of targets) {
+        for (const t of rotated(targets, round)) {
           await attempt(t, `push ${mode}`, async () => {
             const r = await pushLarge(t, 'bench/large', blob, mode, params.chunkBytes);
             rounds.set(t.id, [...(rounds.get(t.id) ?? []), r]);
@@ -290,7 +296,7 @@ async function main(): Promise<void> {
     const manyLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
     for (let round = 0; round < R; round++) {
       during();
-      for (const t of targets) {
+      for (const t of rotated(targets, round)) {
         await attempt(t, `${params.layers} concurrent pushes`, async () => {
           const r = await pushMany(t, 'bench/layers', layerSets[round] as BlobSpec[], manyLatency.get(t.id));
           manyRounds.set(t.id, [...(manyRounds.get(t.id) ?? []), r]);

@@ -270,12 +270,12 @@ export function renderMarkdown(report: RunReport): string {
       '`Authorization: Bearer` until shortly before its `expires_in` (10 min), when it is fetched again (also after any 401). Tokens are fetched ' +
       'outside the timed windows. **Distribution runs without authentication** (its default configuration), so Berth pays for verifying a token ' +
       'and authorizing every request and Distribution does not.',
-    `- **Push ${size(p.bigBytes)}** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, each round every registry in turn): monolithic = \`POST /blobs/uploads/\` then one \`PUT ?digest=\` carrying the whole blob; ` +
+    `- **Push ${size(p.bigBytes)}** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, each round every registry in turn, each round starting with the next registry): monolithic = \`POST /blobs/uploads/\` then one \`PUT ?digest=\` carrying the whole blob; ` +
       `chunked = \`POST\`, \`PATCH\`es of ${size(p.chunkBytes)} with \`Content-Range\` (each answer's \`Range\` checked), then an empty \`PUT ?digest=\`. ` +
       'Timed from the POST to the 201 of the PUT (so it includes the registry\'s verification and commit). `sync` runs before and after each timed push (untimed; ' +
       'the one after is reported: Berth\'s filesystem store fdatasyncs before it answers 201, Distribution leaves the write-back to the kernel) so that ' +
       'one registry\'s page-cache write-back does not land in the next one\'s measurement. A different blob for each mode and round, the same ones for every registry.',
-    `- **Concurrent pushes** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
+    `- **Concurrent pushes** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, rotating as the large pushes): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
       'layers/s = count ÷ wall time from the first POST to the last 201.',
     `- **Pull**: \`GET /v2/<repo>/blobs/<digest>\` of the monolithic ${size(p.bigBytes)} blob, following a 307 if any, timed from the first request ` +
       'to the last byte. "Direct MinIO GET" downloads the presigned URL that Berth\'s 307 points to (the same object), without asking Berth. ' +
