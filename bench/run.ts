@@ -26,6 +26,7 @@ import {
   pushImage,
   pushLarge,
   pushMany,
+  settleMemory,
   summarizeManifest,
   summarizeMany,
   summarizePush,
@@ -245,6 +246,8 @@ async function main(): Promise<void> {
       report.loadDuring.push(loadAverage().split(' ')[0] ?? '?');
     };
 
+    // Emptying the page cache before every timed push needs root; say in the report whether it happened.
+    report.pageCacheDropped = settleMemory();
     const R = params.pushRounds;
     log(`generating test data: ${2 * R} blobs of ${params.bigBytes / MIB} MiB and ${R} × ${params.layers} of ${params.layerBytes / MIB} MiB (digests by streaming SHA-256)`);
     // A new blob every round (the same ones for every registry): a second push of the same digest is a no-op.

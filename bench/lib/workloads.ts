@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type * as http from 'node:http';
 import { MIB, sha256, smallBlob, type BlobSpec } from './data';
 import { Histogram } from './histogram';
@@ -114,6 +115,22 @@ export function flushDisks(): void {
   }
 }
 
+/**
+ * Writes dirty pages to disk, then empties the page cache (`/proc/sys/vm/drop_caches`, when this process may write
+ * it: root), so that every timed push starts with the same free memory: once the cache is full, writing a GiB
+ * also means reclaiming a GiB, at a cost (charged to the writing process) that depends on what ran before.
+ * Returns whether the cache was dropped.
+ */
+export function settleMemory(): boolean {
+  flushDisks();
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
@@ -131,7 +148,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
 export async function pushLarge(target: Target, repo: string, blob: BlobSpec, mode: 'monolithic' | 'chunked', chunkSize: number): Promise<PushResult> {
   const agent = keepAliveAgent(4);
   const client = new RegistryClient(target.url, agent, target.auth);
-  flushDisks();
+  settleMemory();
   const cpu0 = cpuSecondsOf(target.pid);
   const watch = watchMemory(target.pid);
   const t0 = performance.now();
@@ -175,7 +192,7 @@ export async function pushMany(target: Target, repo: string, blobs: readonly Blo
   const agent = keepAliveAgent(blobs.length);
   const client = new RegistryClient(target.url, agent, target.auth);
   const histogram = new Histogram();
-  flushDisks();
+  settleMemory();
   const cpu0 = cpuSecondsOf(target.pid);
   const t0 = performance.now();
   try {
