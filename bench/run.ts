@@ -330,21 +330,21 @@ async function main(): Promise<void> {
     // Distribution's redirect target is not a second baseline: the direct GET of Berth's object is the one.
     const timed = plans.filter((p) => !(p.t.registry === 'distribution' && p.mode === 'direct'));
     const pullAgent = keepAliveAgent(4);
+    // The direct MinIO GET is a presigned URL: no registry credentials.
+    const pullAuthorization = async (p: (typeof plans)[number]): Promise<string | undefined> =>
+      p.mode !== 'direct' && p.t.auth ? await p.t.auth.headerFor(pullRepo) : undefined;
     try {
       // One untimed download of every plan first: the page cache was emptied before the pushes, and otherwise whichever
       // mode reads an object first in round 1 reads it from disk (the redirect, then the direct GET of the same object).
       for (const p of timed) {
         await attempt(p.t, 'pull warm-up', async () => {
-          const authorization = p.mode !== 'direct' && p.t.auth ? await p.t.auth.headerFor(pullRepo) : undefined;
-          await timedPull(p.url, mono, pullAgent, authorization);
+          await timedPull(p.url, mono, pullAgent, await pullAuthorization(p));
         });
       }
       for (let round = 0; round < params.pullRuns; round++) {
         for (const p of timed) {
           await attempt(p.t, `pull ${p.mode}`, async () => {
-            // The direct MinIO GET is a presigned URL: no registry credentials.
-            const authorization = p.mode !== 'direct' && p.t.auth ? await p.t.auth.headerFor(pullRepo) : undefined;
-            const r = await timedPull(p.url, mono, pullAgent, authorization);
+            const r = await timedPull(p.url, mono, pullAgent, await pullAuthorization(p));
             const expectRedirect = p.mode === 'redirect';
             if (r.redirected !== expectRedirect) throw new Error(`pull ${p.mode}: ${r.redirected ? 'was' : 'was not'} redirected`);
             const prev = result(p.t).pulls[p.mode];

@@ -153,9 +153,9 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * Called for every data-plane request (the throttle's counters), so it is written without `async`: one promise
-   * of its own on top of the client's while the connection is ready (each promise also runs the AsyncLocalStorage
-   * hooks that tracing installs).
+   * Called for every data-plane request (the throttle's counters), so it is written without `async`: while the
+   * connection is ready, two promises on top of the client's (each promise also runs the AsyncLocalStorage hooks
+   * that tracing installs).
    */
   incrementWindows(keys: readonly string[], by: number, windowSeconds: number): Promise<WindowCount[]> {
     let windowMs: number;
@@ -179,16 +179,7 @@ export class RedisCacheStore implements CacheStore {
       }
       throw err;
     };
-    if (this.closing !== undefined || this.client.status !== 'ready') {
-      return this.run('incrementWindows', send).then(counted, refused);
-    }
-    let sent: Promise<number[]>;
-    try {
-      sent = send(this.client);
-    } catch (err) {
-      sent = Promise.reject(err);
-    }
-    return sent.then(counted, (err: unknown) => refused(this.unavailable('incrementWindows', err)));
+    return this.run('incrementWindows', send).then(counted, refused);
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -260,7 +251,24 @@ export class RedisCacheStore implements CacheStore {
     return this.closing;
   }
 
-  private async run<T>(operation: string, command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
+  /**
+   * Runs `command`, its failures as CacheUnavailableError. While the connection is ready (nearly always) the command
+   * is sent at once, with one promise of its own; otherwise it waits for the connection (see `waitReady`).
+   */
+  private run<T>(operation: string, command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
+    if (this.closing !== undefined || this.client.status !== 'ready') return this.runWhenReady(operation, command);
+    let sent: Promise<T>;
+    try {
+      sent = command(this.client);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    return sent.then(undefined, (err: unknown) => {
+      throw this.unavailable(operation, err);
+    });
+  }
+
+  private async runWhenReady<T>(operation: string, command: (client: ScriptedRedis) => Promise<T>): Promise<T> {
     this.assertOpen();
     await this.waitReady(this.connectTimeoutMs);
     try {
