@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -55,9 +56,16 @@ export function sourceEnv(root: string): Record<string, string> {
   return { SWC_NODE_PROJECT: path.join(root, 'tsconfig.base.json') };
 }
 
-/** Starts `apps/<app>/src/main.ts` of the source tree `root` as `npm start` does (swc register), on `port`. */
+/** The `node` options `npm start` of the source tree `root` passes (its start script's words between `node` and `-r`). */
+function startFlags(root: string): string[] {
+  const start: string = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  return words.slice(1, words.indexOf('-r'));
+}
+
+/** Starts `apps/<app>/src/main.ts` of the source tree `root` as `npm start` does (its V8 flags, swc register), on `port`. */
 export function startApp(root: string, app: string, env: Record<string, string>, port: number, nodeArgs: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '-r', './scripts/register.cjs', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, [...startFlags(root), ...nodeArgs, '-r', './scripts/register.cjs', `apps/${app}/src/main.ts`], {
     cwd: root,
     env: { ...process.env, ...sourceEnv(root), ...env, BERTH_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

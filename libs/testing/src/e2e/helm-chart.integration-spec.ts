@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from '../index';
+import { nodeRuntimeFlags, REPO_ROOT } from '../index';
 
 const CHART = path.join(REPO_ROOT, 'helm/berth');
 const INSTALL_SCRIPT = path.join(REPO_ROOT, 'deploy/tools/install.sh');
@@ -421,7 +421,8 @@ describe('helm/berth chart', () => {
         const d = r.deployment(app);
         const c = container(d);
         const entry = `apps/${app}/src/main.ts`;
-        expect(c.command).toEqual(['node', '-r', './scripts/register.cjs', entry]);
+        // The same V8 flags as `npm start` (nodeRuntimeFlags reads them from package.json).
+        expect(c.command).toEqual(['node', ...nodeRuntimeFlags(), '-r', './scripts/register.cjs', entry]);
         expect(existsSync(path.join(REPO_ROOT, entry))).toBe(true);
         expect(c.args).toBeUndefined();
 

@@ -1,8 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../../../..');
+
+/**
+ * The V8 flags every Berth service runs with, as `npm start` passes them (the `node` options before `-r` in the
+ * `start` script of `<root>/package.json`): tests and benchmarks start the apps exactly as operators do. The
+ * other launchers (the apps' `serve` targets, the Dockerfile, the Helm chart) are checked against it by
+ * launch-commands.spec.ts.
+ */
+export function nodeRuntimeFlags(root: string = REPO_ROOT): string[] {
+  const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const match = /^node((?:\s+--[\w-]+(?:=\S+)?)*)\s+-r\s/.exec(start);
+  if (!match) throw new Error(`package.json: the start script is not "node [--flags] -r ...": ${start}`);
+  return (match[1] ?? '').trim().split(/\s+/).filter((flag) => flag !== '');
+}
 
 /** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window before the caller binds it). */
 export function freePort(): Promise<number> {
@@ -32,7 +46,7 @@ export interface ServiceProcess {
  * on top of this process's. The caller stops it with `stopProcess`.
  */
 export function startApp(app: string, env: Record<string, string>, port: number): ServiceProcess {
-  const child = spawn(process.execPath, ['-r', './scripts/register.cjs', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, [...nodeRuntimeFlags(), '-r', './scripts/register.cjs', `apps/${app}/src/main.ts`], {
     cwd: REPO_ROOT,
     env: { ...process.env, BERTH_LOG_LEVEL: 'info', ...env, BERTH_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DigestMismatchError, StorageArgumentError, StorageUnavailableError } from '../blob-store.errors';
 import { blobStoreContract } from '../testing/blob-store.contract';
+import { probeDirectWrites, SlabPool } from './direct-io';
 import { createFsBlobStore, FsBlobStore } from './fs-blob-store.adapter';
 
 blobStoreContract('FsBlobStore', async () => {
@@ -12,6 +13,17 @@ blobStoreContract('FsBlobStore', async () => {
   return {
     store: await createFsBlobStore({ rootDir }),
     reopen: () => createFsBlobStore({ rootDir }),
+    presigns: false,
+    teardown: () => rm(rootDir, { recursive: true, force: true }),
+  };
+});
+
+// The same contract with every body written through the page cache (a filesystem without O_DIRECT).
+blobStoreContract('FsBlobStore (page cache only)', async () => {
+  const rootDir = await mkdtemp(path.join(tmpdir(), 'berth-fs-blob-store-'));
+  return {
+    store: await createFsBlobStore({ rootDir, directWrites: false }),
+    reopen: () => createFsBlobStore({ rootDir, directWrites: false }),
     presigns: false,
     teardown: () => rm(rootDir, { recursive: true, force: true }),
   };
@@ -26,6 +38,28 @@ describe(FsBlobStore.name, () => {
 
   afterEach(async () => {
     await rm(rootDir, { recursive: true, force: true });
+  });
+
+  it('should use direct writes where the root takes them, never when told not to, and leave no probe file behind', async () => {
+    const direct = await createFsBlobStore({ rootDir });
+    expect(direct.usesDirectWrites).toBe(await probeDirectWrites(rootDir, new SlabPool()));
+    expect((await readdir(rootDir)).filter((name) => name.startsWith('.direct'))).toEqual([]);
+    const buffered = await createFsBlobStore({ rootDir, directWrites: false });
+    expect(buffered.usesDirectWrites).toBe(false);
+    // Whatever the mode, a chunked upload of several MiB at unaligned offsets reads back byte for byte.
+    for (const store of [direct, buffered]) {
+      const parts = [randomBytes(1024 * 1024 + 3), randomBytes(5000), randomBytes(3 * 1024 * 1024 + 1)];
+      const { uploadId } = await store.beginUpload('reg');
+      let offset = 0;
+      for (const part of parts) offset = await store.appendUpload('reg', uploadId, Readable.from([part.subarray(0, 70_000), part.subarray(70_000)]), offset);
+      const whole = Buffer.concat(parts);
+      const digest = `sha256:${createHash('sha256').update(whole).digest('hex')}`;
+      await store.commitUpload('reg', uploadId, digest);
+      const back: Buffer[] = [];
+      for await (const chunk of await store.open({ registryId: 'reg', digest })) back.push(chunk as Buffer);
+      expect(Buffer.concat(back).equals(whole)).toBe(true);
+      await store.close();
+    }
   });
 
   it('should require a rootDir', () => {

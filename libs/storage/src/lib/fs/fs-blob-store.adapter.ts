@@ -36,12 +36,23 @@ import { assertPresignOptions } from '../presign-options.util';
 import { createDigestHash, formatDigest, parseDigest, type DigestAlgorithm, type ParsedDigest } from '../digest.util';
 import { bufferChunks, mapLimit, settle, withDeadline } from '../stream.util';
 import { UploadHasherCache } from '../upload-hasher-cache';
-import { writeBody } from './body-writer';
+import { writeBody, type DirectWrites } from './body-writer';
+import { probeDirectWrites, SlabPool } from './direct-io';
 
 export interface FsBlobStoreOptions {
   /** This region's storage folder (e.g. `<BERTH_DATA_DIR>/blobs/<region>`); created by ensureReady if missing. */
   readonly rootDir: string;
+  /**
+   * Large upload bodies are written with `O_DIRECT` when the root's filesystem takes it (probed by ensureReady; see
+   * direct-io.ts). False: always through the page cache. Default true.
+   */
+  readonly directWrites?: boolean;
+  /** The slabs of direct writes (default: one pool shared by every store of the process, 32 MiB at most). */
+  readonly slabs?: SlabPool;
 }
+
+/** Slabs for every store of the process that has no pool of its own: one bound on their memory. */
+const SHARED_SLABS = new SlabPool();
 
 const DATA_FILE = 'data';
 const READ_HIGH_WATER_MARK = 256 * 1024;
@@ -71,8 +82,9 @@ const KNOWN_DIRS_MAX = 10_000;
  * (no folder) and renames it into place the same way. An upload began when its folder (or file) was last
  * changed: the folder's entries are only created at its start. No presigned URLs: callers stream with `open`.
  *
- * Bodies are written while they are read (see {@link writeBody}); the folders a store has created are
- * remembered, so that a steady stream of pushes costs no `mkdir` per blob.
+ * Bodies are written while they are read (see {@link writeBody}), with `O_DIRECT` where the root's filesystem
+ * takes it (see direct-io.ts); the folders a store has created are remembered, so that a steady stream of pushes
+ * costs no `mkdir` per blob.
  */
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
@@ -81,6 +93,10 @@ export class FsBlobStore implements BlobStore {
   /** Folders this store created or found (a hint: a folder removed behind its back is created again). */
   private readonly knownDirs = new Set<string>();
   private closed = false;
+  private readonly slabs: SlabPool | undefined;
+  /** Whether direct writes are used: known once ensureReady probed the root's filesystem. */
+  private directProbe: Promise<boolean> | undefined;
+  private directWrites = false;
 
   constructor(options: FsBlobStoreOptions) {
     if (typeof options?.rootDir !== 'string' || options.rootDir.trim() === '') {
@@ -88,12 +104,28 @@ export class FsBlobStore implements BlobStore {
     }
     this.root = path.resolve(options.rootDir);
     this.dependency = `filesystem blob storage (${this.root})`;
+    this.slabs = options.directWrites === false ? undefined : (options.slabs ?? SHARED_SLABS);
   }
 
-  /** Creates the root folder if it is missing. Idempotent. */
+  /** Creates the root folder if it is missing, and (once) finds out whether its filesystem takes direct writes. Idempotent. */
   async ensureReady(): Promise<void> {
     this.assertOpen();
     await mkdir(this.root, { recursive: true });
+    const slabs = this.slabs;
+    if (slabs && !this.directProbe) {
+      this.directProbe = probeDirectWrites(this.root, slabs);
+      this.directWrites = await this.directProbe;
+    }
+  }
+
+  /** Whether this store writes large bodies with `O_DIRECT` (false until ensureReady has run). */
+  get usesDirectWrites(): boolean {
+    return this.directWrites;
+  }
+
+  /** The direct writes of a body written into `file`, when the store uses them. */
+  private directFor(file: string): DirectWrites | undefined {
+    return this.directWrites && this.slabs ? { path: file, slabs: this.slabs } : undefined;
   }
 
   stat(key: BlobKey): Promise<BlobInfo | undefined> {
@@ -192,7 +224,8 @@ export class FsBlobStore implements BlobStore {
         const running = this.hashers.at(key, size);
         let position = size;
         try {
-          position = (await writeBody(handle, body, size, (chunk) => running?.hash.update(chunk))).end;
+          const file = path.join(dir, DATA_FILE);
+          position = (await writeBody(handle, body, size, (chunk) => running?.hash.update(chunk), this.directFor(file))).end;
           if (position !== size) await handle.datasync();
           if (size === 0 && position > 0) {
             // The upload's folder and data file were created without fsyncs (beginUpload): make them durable
@@ -293,7 +326,7 @@ export class FsBlobStore implements BlobStore {
       let published = false;
       try {
         const hash = createDigestHash(parsed.algorithm);
-        const { end: size } = await writeBody(handle, body, 0, (chunk) => hash.update(chunk));
+        const { end: size } = await writeBody(handle, body, 0, (chunk) => hash.update(chunk), this.directFor(file));
         const actual = hash.digest('hex');
         if (actual !== parsed.hex) throw new DigestMismatchError(parsed.digest, formatDigest(parsed.algorithm, actual), size);
         if (size > 0) await handle.datasync();
