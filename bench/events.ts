@@ -8,9 +8,8 @@
  *    with the OpenTelemetry SDK exporting every span over OTLP (to a sink here that discards them), one sampling
  *    10 % of traces, one with OTEL_TRACES_SAMPLER=always_off (the floor: context manager, propagation and
  *    instrumentations active, nothing recorded), one with no OTLP endpoint (the default: nothing exported, nothing
- *    recorded), one with OTEL_SDK_DISABLED=true; closed-loop GETs by tag, rounds alternating, then all five side by
- *    side (under load at the same time, so that the background load of the shared machine weighs on all alike); the
- *    ratio is the cost.
+ *    recorded), one with OTEL_SDK_DISABLED=true; closed-loop GETs by tag, rounds
+ *    alternating; the ratio is the cost.
  *
  * Not a test: a command that writes its section of docs/performance.md (between `bench-events` markers).
  *
@@ -404,38 +403,6 @@ async function main(): Promise<void> {
     const exported0 = { ...exported };
     // Each round starts with the next variant, so no setup always runs right after the same other one.
     for (let r = 0; r < rounds; r++) for (let i = 0; i < variants.length; i++) await variants[(r + i) % variants.length]?.();
-    // 3. The same five frontends side by side: all under load at the same time (each its own closed loop), several
-    //    rounds. Whatever else the shared machine runs then weighs on all five alike, and the frontends share the
-    //    CPU the scheduler's fair way, so a round compares them under one and the same background load; per
-    //    round, each setup against that round's "off", then the median over rounds.
-    const sideRounds = args.quick ? 2 : 6;
-    const sideOpts = { connections: 12, warmupMs: 1000, durationMs: args.quick ? 2000 : 5000 };
-    const sideBySide = [
-      { label: 'off', fe: frontendOff, rounds: [] as Round[] },
-      { label: 'on', fe: frontendOn, rounds: [] as Round[] },
-      { label: 'sampled', fe: frontendSampled, rounds: [] as Round[] },
-      { label: 'floor', fe: frontendFloor, rounds: [] as Round[] },
-      { label: 'unexported', fe: frontendUnexported, rounds: [] as Round[] },
-    ];
-    for (let r = 0; r < sideRounds; r++) {
-      const results = await Promise.all(
-        sideBySide.map(async ({ fe }) => {
-          const pid = fe.child.pid ?? 0;
-          let cpu0 = Number.NaN;
-          let cpu1 = Number.NaN;
-          const result = await runLoad({
-            url: new URL(`/v2/${repo}/manifests/warmup`, fe.url),
-            headers: { ...auth, Accept: OCI_MANIFEST },
-            ...sideOpts,
-            check: (res) => (res.status !== 200 ? `HTTP ${res.status}` : header(res, 'docker-content-digest') !== digest ? 'wrong digest' : undefined),
-            onWindowStart: () => (cpu0 = cpuSecondsOf(pid)),
-            onWindowEnd: () => (cpu1 = cpuSecondsOf(pid)),
-          });
-          return { ...result, cpuUsPerRequest: result.requests > 0 ? ((cpu1 - cpu0) / result.requests) * 1e6 : Number.NaN };
-        }),
-      );
-      results.forEach((x, i) => sideBySide[i]?.rounds.push(x));
-    }
     // The batch span processor exports at most 5 s after a span ends: let the last batches arrive.
     await new Promise((resolve) => setTimeout(resolve, 6000));
     const requestsOf = (xs: LoadResult[]): number => xs.reduce((n, x) => n + x.requests, 0);
@@ -467,21 +434,6 @@ async function main(): Promise<void> {
     const dropped = (p: RunningProcess): number =>
       [...p.output().matchAll(/Dropped (\d+) spans because maxQueueSize reached/g)].reduce((n, m) => n + Number(m[1]), 0);
     const sampledCpuCost = cpuCostOf(some);
-    const sideOff = sideBySide[0]?.rounds ?? [];
-    const sideCost = (xs: Round[]): number => median(xs.map((x, i) => 1 - x.rps / (sideOff[i]?.rps ?? Number.NaN)));
-    const sideCpuCost = (xs: Round[]): number => median(xs.map((x, i) => x.cpuUsPerRequest / (sideOff[i]?.cpuUsPerRequest ?? Number.NaN) - 1));
-    const sideLabels: Record<string, string> = {
-      off: 'off',
-      on: 'on, every trace',
-      sampled: 'on, 10 % of traces',
-      floor: 'on, none sampled (the floor)',
-      unexported: 'on, no OTLP endpoint (the default)',
-    };
-    const sideVerdict = (label: string): string => {
-      const xs = sideBySide.find((x) => x.label === label)?.rounds ?? [];
-      const worst = Math.max(sideCost(xs), sideCpuCost(xs));
-      return `${sideLabels[label] ?? label}: ${worst < 0.1 ? 'met' : 'not met'}`;
-    };
     const floorCpuCost = cpuCostOf(none);
     const unexportedCost = throughputCost(kept);
     const unexportedCpuCost = cpuCostOf(kept);
@@ -539,24 +491,6 @@ async function main(): Promise<void> {
         `${signed(floorCpuCost * 100)} % for the floor, ${signed(unexportedCpuCost * 100)} % with no OTLP endpoint. ` +
         `Spans dropped by the batch span processor (queue full): ${dropped(frontendOn)} (every trace), ${dropped(frontendSampled)} (10 %). ` +
         `OTLP bytes exported per GET during the rounds (warm-ups included, divided by the measured GETs): ${f(bytesPerGet.on, 0)} (every trace), ${f(bytesPerGet.sampled, 0)} (10 %).`,
-      '',
-      '#### Side by side',
-      '',
-      `The same five frontends all under load at the same time, ${sideRounds} round(s) of ${sideOpts.durationMs / 1000} s (+${sideOpts.warmupMs / 1000} s warm-up), ` +
-        `each frontend its own closed loop of ${sideOpts.connections} keep-alive connections. Rounds taken one frontend after another (above) ` +
-        'see whatever else the shared machine runs at that moment, which moves single rounds by ±20 %; side by side, every setup sees the same ' +
-        "background load, and the scheduler shares the CPU among the five busy frontends, so a setup's req/s and its CPU per request " +
-        "both follow its own cost. A setup's cost: per round against the same round's \"off\", the median over rounds.",
-      '',
-      '| tracing | req/s (mean of rounds) | per round | throughput cost (median) | frontend CPU µs/req (mean) | CPU cost (median) | p99 ms (worst round) | errors |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
-      ...sideBySide.map(
-        ({ label, rounds: xs }) =>
-          `| ${sideLabels[label] ?? label} | ${f(rps(xs), 0)} | ${xs.map((x) => f(x.rps, 0)).join(' / ')} | ${label === 'off' ? '' : `${f(sideCost(xs) * 100)} %`} | ` +
-          `${f(cpu(xs), 0)} | ${label === 'off' ? '' : `${signed(sideCpuCost(xs) * 100)} %`} | ${f(p99(xs))} | ${errors(xs)} |`,
-      ),
-      '',
-      `Side by side, issue #7's target (under 10 %, in throughput and in CPU per request): ${['on', 'sampled', 'floor', 'unexported'].map(sideVerdict).join('; ')}.`,
       END,
     ].join('\n');
     console.log(md);
