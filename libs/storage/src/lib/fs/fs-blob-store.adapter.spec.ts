@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
-import { DigestMismatchError, StorageArgumentError, StorageUnavailableError } from '../blob-store.errors';
+import { DigestMismatchError, StorageArgumentError, StorageUnavailableError, UploadNotFoundError } from '../blob-store.errors';
 import { blobStoreContract } from '../testing/blob-store.contract';
 import { probeDirectWrites, SlabPool } from './direct-io';
 import { createFsBlobStore, FsBlobStore } from './fs-blob-store.adapter';
@@ -60,6 +60,28 @@ describe(FsBlobStore.name, () => {
       expect(Buffer.concat(back).equals(whole)).toBe(true);
       await store.close();
     }
+  });
+
+  it('should refuse an append whose upload is cancelled while its body streams, as an unknown upload', async () => {
+    const store = await createFsBlobStore({ rootDir });
+    const { uploadId } = await store.beginUpload('reg');
+    const body = new PassThrough();
+    const appending = store.appendUpload('reg', uploadId, body, 0);
+    body.write(randomBytes(512 * 1024));
+    // Once the body flows, the append has opened the data file and is writing (bounded wait).
+    for (let i = 0; i < 400 && body.readableFlowing !== true; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(body.readableFlowing).toBe(true);
+    await store.abortUpload('reg', uploadId);
+    body.end(randomBytes(2 * 1024 * 1024));
+    // With direct writes the second handle finds no file (UploadNotFoundError); through the page cache the bytes go
+    // to the removed file, and the upload is gone either way.
+    const outcome = await appending.then(
+      () => 'appended',
+      (err: unknown) => (err instanceof UploadNotFoundError ? 'unknown upload' : err),
+    );
+    expect(outcome).toBe(store.usesDirectWrites ? 'unknown upload' : 'appended');
+    await expect(store.uploadStatus('reg', uploadId)).rejects.toBeInstanceOf(UploadNotFoundError);
+    await store.close();
   });
 
   it('should require a rootDir', () => {

@@ -236,6 +236,9 @@ export class FsBlobStore implements BlobStore {
           // All or nothing: forget the (now ahead) running hash and cut the file back to where it was.
           this.hashers.forget(key);
           await handle.truncate(size).catch(() => undefined);
+          // The data file vanished under the append (the upload was cancelled or expired while the body streamed:
+          // the direct handle, opened once the body outgrows a slab, finds no file).
+          if (isNotFound(err)) throw new UploadNotFoundError(registryId, uploadId);
           throw err;
         }
         if (running) running.offset = position;
