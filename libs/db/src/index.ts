@@ -22,6 +22,7 @@ export { dropDatabase, ensureDatabase, type DatabaseAdminOptions } from './lib/d
 export { parsePostgresUrl, redactUrl, withDatabase, type PostgresUrlParts } from './lib/data-source/redact-url.util';
 export { SnakeNamingStrategy } from './lib/data-source/snake-naming.strategy';
 export { bigintNumber } from './lib/data-source/bigint-number.transformer';
+export { storedBytesQuery } from './lib/data-source/stored-bytes.query';
 export {
   migrationStatus,
   revertLastMigration,

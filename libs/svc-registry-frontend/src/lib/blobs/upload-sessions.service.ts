@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATA_SOURCE } from '@berth/db';
+import { DATA_SOURCE, storedBytesQuery } from '@berth/db';
 import type { FastifyRequest } from 'fastify';
 import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../registry/prepared-query.util';
@@ -94,8 +94,7 @@ export async function lookUpUploadForLimits(
     'berth-upload-session-limits',
     `SELECT u.bytes::text AS used_bytes, s.id, s.registry_id, s.repository_name, s.region, s.storage_upload_id,
             s.offset_bytes::text AS offset_bytes, s.started_at, s.expires_at, s.expires_at > now() AS live
-       FROM (SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters
-              WHERE registry_id = $2::uuid AND metric LIKE 'storage\\_bytes:%') u
+       FROM (${storedBytesQuery('$2::uuid')}) u
        LEFT JOIN upload_sessions s ON s.id = $1::uuid AND s.registry_id = $2::uuid`,
     [UUID.test(id) ? id : null, registryId],
   );

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CACHE_STORE, CacheError, type CounterStore, type WindowCount } from '@berth/cache';
-import { DATA_SOURCE } from '@berth/db';
+import { DATA_SOURCE, storedBytesQuery } from '@berth/db';
 import { RegistryError } from '@berth/oci';
 import { BerthSpanAttr, berthMetrics, untracedBookkeeping } from '@berth/telemetry';
 import { ROOT_LOGGER } from '@berth/platform';
@@ -109,10 +109,7 @@ export class DataPlaneLimits {
     // StorageUsageCounters): a few counter rows, however much the registry stores.
     const [row] =
       usedBytes === undefined
-        ? ((await this.ds.query(
-            `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
-            [registry.id],
-          )) as Array<{ bytes: string }>)
+        ? ((await this.ds.query(storedBytesQuery('$1'), [registry.id])) as Array<{ bytes: string }>)
         : [{ bytes: String(usedBytes) }];
     const used = Number(row?.bytes ?? 0);
     if (!storageFits(tier, used, addBytes)) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DATA_SOURCE } from '@berth/db';
+import { DATA_SOURCE, storedBytesQuery } from '@berth/db';
 import type { RegistryUsage } from '@berth/tiers';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ArmError, resourceGroupNotFound, resourceNotFound } from '../arm/arm-error';
@@ -91,10 +91,7 @@ export class RegistryRecords {
    * `storage_bytes:<n>` that triggers keep current in every writing transaction (migration StorageUsageCounters).
    */
   async storageBytes(registryId: string, db: Db = this.ds): Promise<number> {
-    const [row] = (await db.query(
-      `SELECT coalesce(sum(value), 0) AS bytes FROM usage_counters WHERE registry_id = $1 AND metric LIKE 'storage\\_bytes:%'`,
-      [registryId],
-    )) as Array<{ bytes: string }>;
+    const [row] = (await db.query(storedBytesQuery('$1'), [registryId])) as Array<{ bytes: string }>;
     return Number(row?.bytes ?? 0);
   }
 
