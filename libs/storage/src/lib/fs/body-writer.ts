@@ -110,7 +110,7 @@ class BodyWrite {
   ) {
     this.position = start;
     if (slab) {
-      this.direct = { path: slab.path, slabs: slab.slabs };
+      this.direct = slab;
       this.slab = slab.slab;
       this.slabAt = slab.slabAt;
       this.fill = slab.fill;

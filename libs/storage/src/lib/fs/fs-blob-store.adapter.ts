@@ -94,7 +94,7 @@ export class FsBlobStore implements BlobStore {
   private readonly knownDirs = new Set<string>();
   private closed = false;
   private readonly slabs: SlabPool | undefined;
-  /** Whether direct writes are used: known once ensureReady probed the root's filesystem. */
+  /** The probe of the root's filesystem for direct writes (started by the first ensureReady), and its answer. */
   private directProbe: Promise<boolean> | undefined;
   private directWrites = false;
 
@@ -111,11 +111,8 @@ export class FsBlobStore implements BlobStore {
   async ensureReady(): Promise<void> {
     this.assertOpen();
     await mkdir(this.root, { recursive: true });
-    const slabs = this.slabs;
-    if (slabs && !this.directProbe) {
-      this.directProbe = probeDirectWrites(this.root, slabs);
-      this.directWrites = await this.directProbe;
-    }
+    // Concurrent calls share the one probe, and each returns only once it has answered.
+    if (this.slabs) this.directWrites = await (this.directProbe ??= probeDirectWrites(this.root, this.slabs));
   }
 
   /** Whether this store writes large bodies with `O_DIRECT` (false until ensureReady has run). */
