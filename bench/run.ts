@@ -102,6 +102,7 @@ function paramsFor(args: Args): Params {
         durationMs: 5000,
         pullRuns: 1,
         pushRounds: 1,
+        manyRounds: 1,
         manifestRounds: 1,
         berthLogLevel: args.berthLogLevel,
       }
@@ -116,6 +117,7 @@ function paramsFor(args: Args): Params {
         durationMs: 10_000,
         pullRuns: 5,
         pushRounds: 3,
+        manyRounds: 5,
         manifestRounds: 3,
         berthLogLevel: args.berthLogLevel,
       };
@@ -249,21 +251,26 @@ async function main(): Promise<void> {
     // Emptying the page cache before every timed push needs root; say in the report whether it happened.
     report.pageCacheDropped = settleMemory();
     const R = params.pushRounds;
-    log(`generating test data: ${2 * R} blobs of ${params.bigBytes / MIB} MiB and ${R} × ${params.layers} of ${params.layerBytes / MIB} MiB (digests by streaming SHA-256)`);
+    log(`generating test data: ${2 * R} blobs of ${params.bigBytes / MIB} MiB and ${params.manyRounds ?? R} × ${params.layers} of ${params.layerBytes / MIB} MiB (digests by streaming SHA-256)`);
     // A new blob every round (the same ones for every registry): a second push of the same digest is a no-op.
     const monos = Array.from({ length: R }, (_, r) => describeBlob(10 + r, params.bigBytes));
     const chunkeds = Array.from({ length: R }, (_, r) => describeBlob(20 + r, params.bigBytes));
-    const layerSets = Array.from({ length: R }, (_, r) => Array.from({ length: params.layers }, (_, i) => describeBlob(1000 * (r + 1) + i, params.layerBytes)));
+    const M = params.manyRounds ?? R;
+    const layerSets = Array.from({ length: M }, (_, r) => Array.from({ length: params.layers }, (_, i) => describeBlob(1000 * (r + 1) + i, params.layerBytes)));
     const mono = monos[0] as BlobSpec;
 
-    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, so that the measured pushes
-    //    see a running registry (connections open, code compiled) rather than its first request.
-    log('warm-up: one small monolithic and one chunked push per registry (untimed)');
+    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, and one burst as large as the
+    //    timed ones, so that the measured pushes see a running registry (connections open, code compiled: a
+    //    JIT-compiled registry's first burst runs its request path cold) rather than its first requests.
+    const warmLayers = params.layers;
+    log(`warm-up: one small monolithic and one chunked push, and ${warmLayers} concurrent layers, per registry (untimed)`);
     const warm = [describeBlob(3, 2 * params.chunkBytes), describeBlob(4, 2 * params.chunkBytes)] as const;
+    const warmBurst = Array.from({ length: warmLayers }, (_, i) => describeBlob(900_000 + i, params.layerBytes));
     for (const t of targets) {
       await attempt(t, 'warm-up', async () => {
         await pushLarge(t, 'bench/warmup', warm[0], 'monolithic', params.chunkBytes);
         await pushLarge(t, 'bench/warmup', warm[1], 'chunked', params.chunkBytes);
+        await pushMany(t, 'bench/warmup', warmBurst);
       });
     }
 
@@ -294,10 +301,11 @@ async function main(): Promise<void> {
     log('verifying the large blobs (HEAD, full download, SHA-256)');
     for (const t of targets) await attempt(t, 'verify large blobs', () => verifyBlobs(t, 'bench/large', [...monos, ...chunkeds], 2));
 
-    // 2. Many small layers at once; R rounds.
+    // 2. Many small layers at once; M rounds (short ones: more of them than of the 1 GiB pushes, so that one round
+    //    disturbed by the machine's other work moves the median less).
     const manyRounds = new Map<TargetId, ManyResult[]>();
     const manyLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
-    for (let round = 0; round < R; round++) {
+    for (let round = 0; round < M; round++) {
       during();
       for (const t of rotated(targets, round)) {
         await attempt(t, `${params.layers} concurrent pushes`, async () => {
@@ -312,7 +320,7 @@ async function main(): Promise<void> {
     }
     for (const t of targets) {
       const list = manyRounds.get(t.id);
-      if (list?.length === R) result(t).many = summarizeMany(list, manyLatency.get(t.id) as Histogram);
+      if (list?.length === M) result(t).many = summarizeMany(list, manyLatency.get(t.id) as Histogram);
     }
     log('verifying the layers (HEAD, full download, SHA-256)');
     for (const t of targets) await attempt(t, 'verify layers', () => verifyBlobs(t, 'bench/layers', layerSets.flat(), 16));

@@ -93,3 +93,43 @@ export function loadAverage(): string {
     .map((v) => v.toFixed(2))
     .join(' ');
 }
+
+/** Busy and total jiffies of all CPUs so far (the first line of /proc/stat; idle and iowait count as not busy). */
+function cpuJiffies(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+export interface QuietWait {
+  /** Seconds waited. */
+  readonly waitedSeconds: number;
+  /** Busy share of all CPUs (0–1) in the last window looked at. */
+  readonly busy: number;
+  /** Whether the machine got quiet before `maxMs`. */
+  readonly quiet: boolean;
+}
+
+/**
+ * Waits until the whole machine's CPU is quiet: busy less than `busyBelow` (a share of all CPUs) over a window of
+ * `windowMs`, so that work left behind by the previous workload (MinIO's background tasks after an S3 push, the
+ * kernel's write-back, a registry's own clean-up) does not run inside the next timed window. Gives up after
+ * `maxMs` and says so (a machine that is never quiet is reported, not waited on forever).
+ */
+export async function waitForQuiet(options: { busyBelow?: number; windowMs?: number; maxMs?: number } = {}): Promise<QuietWait> {
+  const busyBelow = options.busyBelow ?? 0.15;
+  const windowMs = options.windowMs ?? 500;
+  const maxMs = options.maxMs ?? 20_000;
+  const t0 = performance.now();
+  let busy = 1;
+  for (;;) {
+    const a = cpuJiffies();
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const b = cpuJiffies();
+    busy = b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+    const waited = performance.now() - t0;
+    if (busy < busyBelow) return { waitedSeconds: waited / 1000, busy, quiet: true };
+    if (waited >= maxMs) return { waitedSeconds: waited / 1000, busy, quiet: false };
+  }
+}

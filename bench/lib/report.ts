@@ -13,6 +13,8 @@ export interface Params {
   readonly pullRuns: number;
   /** Rounds of each push workload (a new blob each round) and of the manifest load. */
   readonly pushRounds: number;
+  /** Rounds of the concurrent small-layer pushes (absent in older reports: then `pushRounds`). */
+  readonly manyRounds?: number;
   readonly manifestRounds: number;
   readonly berthLogLevel: string;
 }
@@ -243,7 +245,7 @@ export function renderMarkdown(report: RunReport): string {
     '## Results',
     '',
     'Higher is better unless marked. Ratios are Berth ÷ Distribution on the same storage. ' +
-      `Pushes: median of ${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'} (a new blob each round; memory: the worse round). ` +
+      `Pushes: median of ${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'} (${p.manyRounds ?? p.pushRounds} for the concurrent layers; a new blob each round; memory: the worse round). ` +
       `Pulls: median of ${p.pullRuns} timed download${p.pullRuns === 1 ? '' : 's'}. ` +
       `Manifest GET: ${p.manifestRounds} round${p.manifestRounds === 1 ? '' : 's'} of ${p.durationMs / 1000} s counted together.`,
     '',
@@ -280,7 +282,7 @@ export function renderMarkdown(report: RunReport): string {
         ? '; after the first `sync` the page cache is emptied (`/proc/sys/vm/drop_caches`), so that every timed push (large and concurrent) starts with the same free memory instead of first reclaiming what the workloads before it left cached'
         : '') +
       '. A different blob for each mode and round, the same ones for every registry.',
-    `- **Concurrent pushes** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, rotating as the large pushes): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
+    `- **Concurrent pushes** (${p.manyRounds ?? p.pushRounds} round${(p.manyRounds ?? p.pushRounds) === 1 ? '' : 's'}, rotating as the large pushes): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
       'layers/s = count ÷ wall time from the first POST to the last 201.',
     `- **Pull**: \`GET /v2/<repo>/blobs/<digest>\` of the monolithic ${size(p.bigBytes)} blob, following a 307 if any, timed from the first request ` +
       'to the last byte. "Direct MinIO GET" downloads the presigned URL that Berth\'s 307 points to (the same object), without asking Berth. ' +
@@ -299,10 +301,30 @@ export function renderMarkdown(report: RunReport): string {
       'and downloaded once in full and hashed (untimed); every manifest response is hashed and compared with the pushed digest (a wrong answer counts as an error, not a request).',
     `- Berth runs with BERTH_LOG_LEVEL=${p.berthLogLevel} (no per-request log line), Distribution with its access log off and log level warn, so neither pays for request logging. ` +
       'Distribution v3 always records OpenTelemetry spans (100 % sampling, built in); it runs with `OTEL_TRACES_EXPORTER=none` so that it does not also try to ship them to a collector that is not there.',
-    '- Before the timed pushes every registry gets one untimed monolithic and one chunked push of a two-chunk blob (warm-up).',
+    `- Before the timed pushes every registry gets one untimed monolithic and one chunked push of a two-chunk blob and one untimed burst of ${p.layers} concurrent ${size(p.layerBytes)} layers (warm-up: Berth's request path is JIT-compiled, and its first burst otherwise ran cold).`,
+    quietLine(report),
     '',
     END,
   ].join('\n');
+}
+
+/**
+ * The method line on the waits for a quiet machine before each timed push (absent from reports written before the
+ * bench waited: then an empty line).
+ */
+function quietLine(report: RunReport): string {
+  const waits = Object.values(report.results).flatMap((r) =>
+    [r?.pushMonolithic?.quiet, r?.pushChunked?.quiet, r?.many?.quiet].filter((w) => w !== undefined),
+  );
+  if (waits.length === 0) return '';
+  const longest = Math.max(...waits.map((w) => w.waitedSeconds));
+  const notQuiet = waits.filter((w) => !w.quiet).length;
+  return (
+    '- Before each timed push (after its `sync` and page-cache drop) the bench waits until the whole machine is quiet, under 15 % of all CPUs busy over 0.5 s ' +
+    '(at most 20 s), so that work left by the previous workload (MinIO\'s background tasks after an S3 push, the kernel\'s write-back) does not land in the next registry\'s window; ' +
+    `the longest wait of a workload was ${longest.toFixed(1)} s` +
+    (notQuiet > 0 ? `, and ${notQuiet} workload${notQuiet === 1 ? '' : 's'} started at least once on a machine still busy after 20 s.` : ', and every push started on a quiet machine.')
+  );
 }
 
 /** Replaces the generated part of `existing` (or builds a new file with an empty analysis section). */

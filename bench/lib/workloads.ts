@@ -6,7 +6,7 @@ import { Histogram } from './histogram';
 import { header, keepAliveAgent } from './http';
 import { runLoad, type LoadResult } from './load';
 import { pullUrl, RegistryClient } from './oci';
-import { cpuSecondsOf, watchMemory } from './proc';
+import { cpuSecondsOf, waitForQuiet, watchMemory, type QuietWait } from './proc';
 import type { Target } from './targets';
 
 export interface PushResult {
@@ -22,6 +22,17 @@ export interface PushResult {
    * filesystem store fdatasyncs before it answers; Distribution's does not), plus whatever else was dirty.
    */
   readonly syncSeconds: number;
+  /** The wait for a quiet machine before the clock started (see `settle`). */
+  readonly quiet: QuietWait;
+}
+
+/** The longest of several waits for a quiet machine (not quiet at all if any of them timed out). */
+function worstWait(waits: readonly QuietWait[]): QuietWait {
+  return {
+    waitedSeconds: Math.max(0, ...waits.map((w) => w.waitedSeconds)),
+    busy: Math.max(0, ...waits.map((w) => w.busy)),
+    quiet: waits.every((w) => w.quiet),
+  };
 }
 
 /** Several rounds of one push: median throughput and CPU, the worst memory growth, every round's MiB/s. */
@@ -38,6 +49,7 @@ export function summarizePush(rounds: readonly PushResult[]): PushSummary {
     memory: worst.memory,
     requests: worst.requests,
     syncSeconds: median(rounds.map((r) => r.syncSeconds)),
+    quiet: worstWait(rounds.map((r) => r.quiet)),
     runs: rounds.map((r) => r.mibps),
   };
 }
@@ -50,6 +62,8 @@ export interface ManyResult {
   /** POST + PUT of one layer, ms. */
   readonly latency: ReturnType<Histogram['summary']>;
   readonly cpuSeconds: number;
+  /** The wait for a quiet machine before the clock started (see `settle`); summaries: the longest. */
+  readonly quiet: QuietWait;
   /** Layers/s of each round (summaries only). */
   readonly runs?: number[];
 }
@@ -63,6 +77,7 @@ export function summarizeMany(rounds: readonly ManyResult[], merged: Histogram):
     mibps: median(rounds.map((r) => r.mibps)),
     latency: merged.summary(),
     cpuSeconds: median(rounds.map((r) => r.cpuSeconds)),
+    quiet: worstWait(rounds.map((r) => r.quiet)),
     runs: rounds.map((r) => r.layersPerSecond),
   };
 }
@@ -131,6 +146,16 @@ export function settleMemory(): boolean {
   }
 }
 
+/**
+ * Before a timed push: dirty pages written and the page cache emptied (`settleMemory`), then a wait until the
+ * machine is quiet (`waitForQuiet`), so the write-back of that `sync` and background work left by the previous
+ * workload (MinIO after an S3 push, above all) do not run inside this push's window.
+ */
+export async function settle(): Promise<QuietWait> {
+  settleMemory();
+  return waitForQuiet();
+}
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
@@ -148,7 +173,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, 
 export async function pushLarge(target: Target, repo: string, blob: BlobSpec, mode: 'monolithic' | 'chunked', chunkSize: number): Promise<PushResult> {
   const agent = keepAliveAgent(4);
   const client = new RegistryClient(target.url, agent, target.auth);
-  settleMemory();
+  const quiet = await settle();
   const cpu0 = cpuSecondsOf(target.pid);
   const watch = watchMemory(target.pid);
   const t0 = performance.now();
@@ -165,7 +190,7 @@ export async function pushLarge(target: Target, repo: string, blob: BlobSpec, mo
   const s0 = performance.now();
   flushDisks();
   const syncSeconds = (performance.now() - s0) / 1000;
-  return { seconds, mibps: blob.size / MIB / seconds, cpuSeconds, memory, requests, syncSeconds };
+  return { seconds, mibps: blob.size / MIB / seconds, cpuSeconds, memory, requests, syncSeconds, quiet };
 }
 
 /** Every blob is there with its size and digest, and its bytes hash to the digest (a full, untimed download). */
@@ -192,7 +217,7 @@ export async function pushMany(target: Target, repo: string, blobs: readonly Blo
   const agent = keepAliveAgent(blobs.length);
   const client = new RegistryClient(target.url, agent, target.auth);
   const histogram = new Histogram();
-  settleMemory();
+  const quiet = await settle();
   const cpu0 = cpuSecondsOf(target.pid);
   const t0 = performance.now();
   try {
@@ -216,6 +241,7 @@ export async function pushMany(target: Target, repo: string, blobs: readonly Blo
     mibps: bytes / MIB / seconds,
     latency: histogram.summary(),
     cpuSeconds: cpuSecondsOf(target.pid) - cpu0,
+    quiet,
   };
 }
 

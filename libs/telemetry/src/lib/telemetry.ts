@@ -136,10 +136,10 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
     ...(options.spanProcessors ?? []),
   ];
 
-  const autoInstrumentations = instrumentations();
   // Nothing would read a recorded span (no exporter, no processor of the caller's, no sampler chosen): spans are
   // created unsampled, so their ids still reach log lines and event headers, and nothing is filled in or kept.
   const record = settings.recordSpans || (options.spanProcessors?.length ?? 0) > 0;
+  const autoInstrumentations = instrumentations(record);
   // With OTEL_LOG_LEVEL set, NodeSDK's constructor installs a console diag logger (plain-text lines, and a
   // warning about replacing ours): let it install onto nothing, then put the JSON one back.
   diag.disable();
@@ -343,7 +343,14 @@ export function berthViews(): ViewOptions[] {
   ];
 }
 
-function instrumentations(): Instrumentation[] {
+/**
+ * The auto-instrumentations of a process that records spans (`recordSpans`), or of one that records none. The latter
+ * keeps only those with an effect beyond spans: the HTTP and undici clients and kafkajs carry `traceparent` to whom
+ * Berth calls, and pg records `db.client.*` metrics; Nest's and ioredis' would only make unrecorded spans on every
+ * request (a share of each request's CPU that bought nothing).
+ */
+export function instrumentations(recordSpans: boolean): Instrumentation[] {
+  // Built only when wanted: an instrumentation patches its module as soon as it is constructed.
   return [
     new HttpInstrumentation({
       // Outgoing requests only: the server span is Berth's own (HttpServerSpan, started by the first Fastify
@@ -353,13 +360,15 @@ function instrumentations(): Instrumentation[] {
       requireParentforOutgoingSpans: true,
     }),
     new UndiciInstrumentation({ requireParentforSpans: true }),
-    new NestInstrumentation(),
+    ...(recordSpans ? [new NestInstrumentation()] : []),
     // No parameters on spans (they may hold secrets); no spans for pool pings outside a trace.
     // No pool-checkout spans either: every TypeORM query checks a client out, which doubled the pg spans of a
     // request for no insight (the query span already carries its duration).
     new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
     // The command name only: keys and values may hold tokens.
-    new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
+    ...(recordSpans
+      ? [new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command })]
+      : []),
     new KafkaJsInstrumentation(),
   ];
 }

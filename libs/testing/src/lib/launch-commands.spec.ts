@@ -13,7 +13,7 @@ describe('launch commands', () => {
   const flags = nodeRuntimeFlags();
 
   it('should give npm start a larger young generation (fewer survivors of upload chunks promoted, no major GC per few MiB pushed)', () => {
-    expect(flags).toEqual(['--max-semi-space-size=32', '--heap-growing-percent=100']);
+    expect(flags).toEqual(['--max-semi-space-size=32', '--heap-growing-percent=100', '--no-memory-reducer']);
   });
 
   it.each(readdirSync(path.join(REPO_ROOT, 'apps')))('should serve %s with the same flags', (app) => {

@@ -167,6 +167,33 @@ describe(RedisCacheStore.name, () => {
     }
   });
 
+  it('waits out a reply slower than a second (the default timeout is 5 s) and times out past its own timeout', async () => {
+    const port = await freePort();
+    const server = startRedis(port);
+    const patient = new RedisCacheStore({ url: `redis://127.0.0.1:${port}`, keyPrefix });
+    const hasty = new RedisCacheStore({ url: `redis://127.0.0.1:${port}`, keyPrefix, commandTimeoutMs: 500 });
+    const admin = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      for (const store of [patient, hasty]) {
+        await pollUntil('the private Redis to answer', () => store.ping().then(() => true, () => false), 10_000, 50);
+      }
+      await admin.connect();
+      // A stalled server (every client's commands held for 1.5 s): what an overloaded host or a lagging event loop
+      // looks like from the store.
+      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      const [slow, quick] = await Promise.all([settleTime(patient.get('stalled')), settleTime(hasty.get('stalled'))]);
+      expect(slow.error).toBeUndefined();
+      expect(slow.ms).toBeGreaterThanOrEqual(1_000);
+      expect(quick.error).toBeInstanceOf(CacheUnavailableError);
+      expect(quick.ms).toBeLessThan(1_400);
+    } finally {
+      admin.disconnect();
+      await patient.close();
+      await hasty.close();
+      await stopRedis(server);
+    }
+  });
+
   it("BerthCacheModule.forRoot({ driver: 'redis' }) provides a working store and closes it on shutdown", async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [BerthCacheModule.forRoot({ driver: 'redis', redis: { url, keyPrefix } })],

@@ -12,6 +12,9 @@ import {
   validateValue,
 } from '../../util/validate-cache-arguments.util';
 
+/** See `RedisCacheStoreOptions.commandTimeoutMs`. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+
 export interface RedisCacheStoreOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
   url: string;
@@ -19,7 +22,12 @@ export interface RedisCacheStoreOptions {
   keyPrefix?: string;
   /** TCP connect (and handshake) timeout. Default 2000 ms. */
   connectTimeoutMs?: number;
-  /** A command without a reply after this rejects with CacheUnavailableError. Default 1000 ms. */
+  /**
+   * A command without a reply after this rejects with CacheUnavailableError. Default 5000 ms: ioredis' timer runs
+   * before the event loop reads the socket, so a process whose loop lags (200 concurrent layer pushes on two busy
+   * cores lagged past 1 s) would otherwise fail commands whose replies are already there. A Redis that is down
+   * still fails at once (no offline queue); only a stalled one takes this long to notice.
+   */
   commandTimeoutMs?: number;
   /** Upper bound of `ping()`. Default 2000 ms. */
   pingTimeoutMs?: number;
@@ -105,7 +113,7 @@ export class RedisCacheStore implements CacheStore {
     this.pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
     const client = new Redis(options.url, {
       connectTimeout: this.connectTimeoutMs,
-      commandTimeout: options.commandTimeoutMs ?? 1_000,
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
