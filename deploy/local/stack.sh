@@ -531,6 +531,35 @@ wait_ready() {
   done
 }
 
+# True if component $1's last run ended because its port was taken: the check before the
+# launch saw no listener, but between it and the server's bind() another socket took the port
+# (typically an outgoing connection handed that number as its ephemeral local port).
+bind_failed() {
+  local f; f=$(comp_logfile "$1")
+  [ -f "$f" ] || return 1
+  # The other logs start afresh at each launch; PostgreSQL's is appended to, after a marker line.
+  awk '/^==== .* stack.sh start$/ { run = "" } { run = run $0 "\n" } END { printf "%s", run }' "$f" \
+    | grep -iE 'address already in use|BindException' >/dev/null
+}
+
+# wait_ready, launching component $1 again (up to START_ATTEMPTS in all, START_RETRY_SECS apart)
+# while it exits on a taken port; any other failure is final at once.
+START_ATTEMPTS=${BERTH_STACK_START_ATTEMPTS:-3}
+START_RETRY_SECS=${BERTH_STACK_START_RETRY_SECS:-2}
+wait_started() {
+  local c=$1 attempt=1
+  until wait_ready "$c"; do
+    if [ "$attempt" -ge "$START_ATTEMPTS" ] || "${c}_running" || ! bind_failed "$c"; then
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    log "$c: its port was taken while it started; launching again in ${START_RETRY_SECS}s (attempt $attempt of $START_ATTEMPTS)"
+    sleep "$START_RETRY_SECS"
+    LAUNCHED_AT[$c]=$(now)
+    "${c}_launch"
+  done
+}
+
 parse_components() {
   COMPONENTS=()
   if [ $# -eq 0 ]; then COMPONENTS=("${ALL_COMPONENTS[@]}"); return; fi
@@ -568,7 +597,7 @@ cmd_start() {
     fi
   done
   for c in "${COMPONENTS[@]}"; do
-    wait_ready "$c" || failed+=("$c")
+    wait_started "$c" || failed+=("$c")
   done
   if [ ${#failed[@]} -gt 0 ]; then
     die "failed to start: ${failed[*]}"

@@ -8,12 +8,12 @@ import { EventsBerth, metricValue, WebhookReceiver } from './events-helpers';
  * On a private stack (own ports and data), so stopping Kafka disturbs no other test.
  */
 const stack = new PrivateStack('events-kafka', {
-  postgres: 55641,
-  redis: 56641,
-  kafka: 59641,
-  kafkaController: 59642,
-  minio: 59643,
-  minioConsole: 59644,
+  postgres: 25641,
+  redis: 26641,
+  kafka: 29641,
+  kafkaController: 29642,
+  minio: 29643,
+  minioConsole: 29644,
 });
 
 const OUTAGE_MS = 30_000;

@@ -6,12 +6,12 @@ import { freePort, http, migratedDatabase, pollUntil, PrivateStack, startApp, st
  * stack every other test uses is never disturbed.
  */
 const stack = new PrivateStack('chaos', {
-  postgres: 55532,
-  redis: 56479,
-  kafka: 59192,
-  kafkaController: 59193,
-  minio: 59100,
-  minioConsole: 59101,
+  postgres: 25532,
+  redis: 26479,
+  kafka: 29192,
+  kafkaController: 29193,
+  minio: 29100,
+  minioConsole: 29101,
 });
 
 interface Readiness {
