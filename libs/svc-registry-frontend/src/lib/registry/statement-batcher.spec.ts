@@ -95,7 +95,9 @@ describe(StatementBatcher.name, () => {
   });
 
   it('runs a failed batch again item by item, so that only the call at fault fails', async () => {
-    const runMany = jest.fn((): Promise<string[]> => Promise.reject(new Error('violates foreign key constraint')));
+    const runMany = jest.fn(async () => {
+      throw new Error('violates foreign key constraint');
+    });
     const runOne = jest.fn(async (n: number) => {
       await flush();
       if (n === 3) throw new Error(`item ${n} is bad`);
@@ -120,7 +122,7 @@ describe(StatementBatcher.name, () => {
       await flush();
       return `r${n}`;
     });
-    const batcher = new StatementBatcher({ maxInFlight: 1, maxBatch: 10, runOne, runMany: () => Promise.resolve(['only one']) });
+    const batcher = new StatementBatcher({ maxInFlight: 1, maxBatch: 10, runOne, runMany: async () => ['only one'] });
 
     await expect(Promise.all([1, 2, 3].map((n) => batcher.run(n)))).resolves.toEqual(['r1', 'r2', 'r3']);
   });
