@@ -3,22 +3,7 @@ import { DATA_SOURCE } from '@berth/db';
 import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../registry/prepared-query.util';
 import { RepositoryRecords } from '../registry/repository-records.service';
-import { StatementBatcher } from '../registry/statement-batcher';
 
-/** Blob records in flight before further ones wait and go out together (StatementBatcher). */
-const BATCH_AFTER_IN_FLIGHT = 4;
-/** The most blob records one batched statement carries. */
-const MAX_BATCH = 100;
-
-/** One call of {@link BlobLinks.recordAndLinkExisting}. */
-interface BlobRecord {
-  readonly registryId: string;
-  readonly name: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly region: string;
-  readonly sessionId: string | null;
-}
 
 /** How many repositories holding a digest an automatic mount considers when the caller may pull only some. */
 const MOUNT_CANDIDATES = 200;
@@ -105,27 +90,15 @@ export class BlobLinks {
   /**
    * {@link recordAndLink} in ONE statement (no transaction round trips) when repository `name` exists (every push
    * after its first), also deleting the upload session `sessionId` if given. Resolves false, changing nothing,
-   * when the repository does not exist: the caller then uses `recordAndLink`, which creates it. Under a burst of
-   * pushes the records of concurrent PUTs go to PostgreSQL together (see {@link StatementBatcher}).
+   * when the repository does not exist: the caller then uses `recordAndLink`, which creates it.
    */
-  recordAndLinkExisting(
+  async recordAndLinkExisting(
     registryId: string,
     name: string,
     blob: { digest: string; size: number },
     region: string,
     sessionId?: string,
   ): Promise<boolean> {
-    return this.records.run({ registryId, name, digest: blob.digest, size: blob.size, region, sessionId: sessionId ?? null });
-  }
-
-  private readonly records = new StatementBatcher<BlobRecord, boolean>({
-    maxInFlight: BATCH_AFTER_IN_FLIGHT,
-    maxBatch: MAX_BATCH,
-    runOne: (r) => this.recordOne(r),
-    runMany: (all) => this.recordMany(all),
-  });
-
-  private async recordOne(r: BlobRecord): Promise<boolean> {
     const linked = await preparedQuery<{ ok: number }>(
       this.ds,
       'berth-blob-record-link-close',
@@ -146,54 +119,9 @@ export class BlobLinks {
          DELETE FROM upload_sessions WHERE id = $6::uuid AND registry_id = $1 AND EXISTS (SELECT 1 FROM repo)
        )
        SELECT 1 AS ok FROM repo`,
-      [r.registryId, r.digest, r.size, r.region, r.name, r.sessionId],
+      [registryId, blob.digest, blob.size, region, name, sessionId ?? null],
     );
     return linked.length > 0;
-  }
-
-  /**
-   * {@link recordOne} for many blobs in one statement: one row per input, in the inputs' order. The same blob may
-   * come several times (concurrent pushes of one layer): each insert takes distinct rows, in key order, so that two
-   * batches touching the same keys lock them in the same order.
-   */
-  private async recordMany(all: readonly BlobRecord[]): Promise<boolean[]> {
-    const rows = await preparedQuery<{ ok: boolean }>(
-      this.ds,
-      'berth-blob-record-link-close-many',
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::uuid[]) WITH ORDINALITY
-                    AS t(registry_id, name, digest, size, region, session_id, ord)
-       ), repo AS (
-         SELECT input.*, r.id AS repository_id FROM input
-           JOIN repositories r ON r.registry_id = input.registry_id AND r.name = input.name
-       ), blob AS (
-         INSERT INTO blobs (registry_id, digest, size)
-         SELECT DISTINCT ON (registry_id, digest) registry_id, digest, size FROM repo ORDER BY registry_id, digest
-         ON CONFLICT (registry_id, digest) DO NOTHING
-       ), region AS (
-         INSERT INTO blob_regions (registry_id, digest, region)
-         SELECT DISTINCT registry_id, digest, region FROM repo ORDER BY registry_id, digest, region
-         ON CONFLICT (registry_id, digest, region) DO NOTHING
-       ), link AS (
-         INSERT INTO repository_blobs (repository_id, digest, registry_id)
-         SELECT DISTINCT repository_id, digest, registry_id FROM repo ORDER BY repository_id, digest, registry_id
-         ON CONFLICT (repository_id, digest) DO NOTHING
-       ), closed AS (
-         DELETE FROM upload_sessions s USING repo WHERE s.id = repo.session_id AND s.registry_id = repo.registry_id
-       )
-       SELECT repo.repository_id IS NOT NULL AS ok
-         FROM input LEFT JOIN repo ON repo.ord = input.ord
-        ORDER BY input.ord`,
-      [
-        all.map((r) => r.registryId),
-        all.map((r) => r.name),
-        all.map((r) => r.digest),
-        all.map((r) => String(r.size)),
-        all.map((r) => r.region),
-        all.map((r) => r.sessionId),
-      ],
-    );
-    return rows.map((row) => row.ok);
   }
 
   /**

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DATA_SOURCE, storedBytesQuery } from '@berth/db';
 import type { FastifyRequest } from 'fastify';
 import type { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../registry/prepared-query.util';
-import { StatementBatcher } from '../registry/statement-batcher';
 
 /** How long an upload may stay open from its start; then the expiry sweep removes it (distribution: 1 week). */
 export const UPLOAD_TTL_MS = 24 * 60 * 60 * 1000;
@@ -50,23 +48,6 @@ interface Row {
 const COLUMNS =
   'id, registry_id, repository_name, region, storage_upload_id, offset_bytes::text AS offset_bytes, started_at, expires_at';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** What {@link UploadSessions.createIfWritable} makes of its statement's row for one session (none: no repository). */
-function creationOutcome(row: (Row & { write_enabled: boolean | null }) | undefined): UploadSession | 'missing' | 'read-only' {
-  if (!row) return 'missing';
-  return row.write_enabled && row.id ? toSession(row) : 'read-only';
-}
-
-interface NewSession {
-  readonly registryId: string;
-  readonly repositoryName: string;
-  readonly region: string;
-}
-
-/** Inserts of sessions in flight before further ones wait and go out together (StatementBatcher). */
-const BATCH_AFTER_IN_FLIGHT = 4;
-/** The most sessions one batched insert carries. */
-const MAX_BATCH = 100;
 
 function toSession(r: Row): UploadSession {
   return {
@@ -149,21 +130,13 @@ export class UploadSessions {
   /**
    * A new session in an EXISTING repository, in one statement that also reads the repository's write flag:
    * `missing` when the repository does not exist (nothing inserted: the caller creates it first), `read-only`
-   * when its writes are disabled (nothing inserted). Under a burst of uploads the inserts of concurrent POSTs go
-   * to PostgreSQL together (see {@link StatementBatcher}).
+   * when its writes are disabled (nothing inserted).
    */
-  createIfWritable(registryId: string, repositoryName: string, region: string): Promise<UploadSession | 'missing' | 'read-only'> {
-    return this.creations.run({ registryId, repositoryName, region });
-  }
-
-  private readonly creations = new StatementBatcher<NewSession, UploadSession | 'missing' | 'read-only'>({
-    maxInFlight: BATCH_AFTER_IN_FLIGHT,
-    maxBatch: MAX_BATCH,
-    runOne: (s) => this.createOne(s),
-    runMany: (all) => this.createMany(all),
-  });
-
-  private async createOne({ registryId, repositoryName, region }: NewSession): Promise<UploadSession | 'missing' | 'read-only'> {
+  async createIfWritable(
+    registryId: string,
+    repositoryName: string,
+    region: string,
+  ): Promise<UploadSession | 'missing' | 'read-only'> {
     const rows = await preparedQuery<Row & { write_enabled: boolean }>(
       this.ds,
       'berth-upload-session-create',
@@ -177,41 +150,9 @@ export class UploadSessions {
        SELECT repo.write_enabled, created.* FROM repo LEFT JOIN created ON true`,
       [registryId, repositoryName, region, STORAGE_UPLOAD_NOT_BEGUN, UPLOAD_TTL_MS],
     );
-    return creationOutcome(rows[0]);
-  }
-
-  /** {@link createOne} for many sessions in one statement: one row per input, in the inputs' order. */
-  private async createMany(all: readonly NewSession[]): Promise<Array<UploadSession | 'missing' | 'read-only'>> {
-    const rows = await preparedQuery<Row & { ord: string; write_enabled: boolean | null }>(
-      this.ds,
-      'berth-upload-session-create-many',
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY
-                    AS t(new_id, registry_id, repository_name, region, ord)
-       ), repo AS (
-         SELECT input.*, r.write_enabled FROM input
-           JOIN repositories r ON r.registry_id = input.registry_id AND r.name = input.repository_name
-       ), created AS (
-         INSERT INTO upload_sessions (id, registry_id, repository_name, region, storage_upload_id, expires_at)
-         SELECT new_id, registry_id, repository_name, region, $5::text, now() + $6::float8 * interval '1 millisecond'
-           FROM repo WHERE repo.write_enabled
-         RETURNING ${COLUMNS}
-       )
-       SELECT input.ord::text AS ord, repo.write_enabled, created.*
-         FROM input
-         LEFT JOIN repo ON repo.ord = input.ord
-         LEFT JOIN created ON created.id = input.new_id
-        ORDER BY input.ord`,
-      [
-        all.map(() => randomUUID()),
-        all.map((s) => s.registryId),
-        all.map((s) => s.repositoryName),
-        all.map((s) => s.region),
-        STORAGE_UPLOAD_NOT_BEGUN,
-        UPLOAD_TTL_MS,
-      ],
-    );
-    return rows.map((row) => creationOutcome(row.write_enabled === null ? undefined : row));
+    const row = rows[0];
+    if (!row) return 'missing';
+    return row.write_enabled && row.id ? toSession(row) : 'read-only';
   }
 
   /**
