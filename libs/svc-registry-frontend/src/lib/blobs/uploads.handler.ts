@@ -327,7 +327,18 @@ export class UploadsHandler {
     const key = `${registry.id}/${name}`;
     let creating = this.creating.get(key);
     if (!creating) {
-      creating = this.assertWritable(registry, name).finally(() => this.creating.delete(key));
+      const created = this.assertWritable(registry, name);
+      const forget = (): void => {
+        if (this.creating.get(key) === created) this.creating.delete(key);
+      };
+      // A creation that succeeded answers for a moment longer: an upload of the same burst whose session insert ran
+      // before the creation committed comes here after it settled, and needs no statements of its own. A failure is
+      // forgotten at once (the next upload tries again).
+      created.then(
+        () => setTimeout(forget, RECENT_CREATION_MS).unref(),
+        forget,
+      );
+      creating = created;
       this.creating.set(key, creating);
     }
     return creating;
@@ -339,6 +350,9 @@ export class UploadsHandler {
     if (!repo.writeEnabled) throw writeProtected(name);
   }
 }
+
+/** How long a repository this process just created answers later uploads of its burst (see createRepositoryOnce). */
+const RECENT_CREATION_MS = 2_000;
 
 function writeProtected(name: string): RegistryError {
   return new RegistryError('DENIED', 'the repository is write-protected', { name });
