@@ -325,23 +325,18 @@ export class UploadsHandler {
    */
   private createRepositoryOnce(registry: RegistryRef, name: string): Promise<void> {
     const key = `${registry.id}/${name}`;
-    let creating = this.creating.get(key);
-    if (!creating) {
-      const created = this.assertWritable(registry, name);
-      const forget = (): void => {
-        if (this.creating.get(key) === created) this.creating.delete(key);
-      };
-      // A creation that succeeded answers for a moment longer: an upload of the same burst whose session insert ran
-      // before the creation committed comes here after it settled, and needs no statements of its own. A failure is
-      // forgotten at once (the next upload tries again).
-      created.then(
-        () => setTimeout(forget, RECENT_CREATION_MS).unref(),
-        forget,
-      );
-      creating = created;
-      this.creating.set(key, creating);
-    }
-    return creating;
+    const pending = this.creating.get(key);
+    if (pending) return pending;
+    const created = this.assertWritable(registry, name);
+    const forget = (): void => {
+      if (this.creating.get(key) === created) this.creating.delete(key);
+    };
+    // A creation that succeeded answers for a moment longer: an upload of the same burst whose session insert ran
+    // before the creation committed comes here after it settled, and needs no statements of its own. A failure is
+    // forgotten at once (the next upload tries again).
+    created.then(() => setTimeout(forget, RECENT_CREATION_MS).unref(), forget);
+    this.creating.set(key, created);
+    return created;
   }
 
   /** A repository whose writes are disabled (ACR `writeEnabled: false`) refuses pushes with DENIED. */
