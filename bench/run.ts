@@ -103,6 +103,7 @@ function paramsFor(args: Args): Params {
         pullRuns: 1,
         pushRounds: 1,
         manyRounds: 1,
+        warmBursts: 1,
         manifestRounds: 1,
         berthLogLevel: args.berthLogLevel,
       }
@@ -115,12 +116,28 @@ function paramsFor(args: Args): Params {
         connections: 64,
         warmupMs: 2000,
         durationMs: 10_000,
-        pullRuns: 5,
+        pullRuns: 7,
         pushRounds: 3,
         manyRounds: 5,
+        warmBursts: 6,
         manifestRounds: 3,
         berthLogLevel: args.berthLogLevel,
       };
+}
+
+/**
+ * The pulls of one round: every plan in `plans`' order, except that Berth's direct MinIO GET runs right next to Berth's
+ * redirected download (they are the redirect target's pair), after it in even rounds and before it in odd ones, so that
+ * neither always meets MinIO as the other left it.
+ */
+function pullOrder<P extends { t: { id: TargetId }; mode: string }>(plans: readonly P[], round: number): P[] {
+  const isBerth = (mode: string) => (p: P): boolean => p.t.id === 'berth-s3' && p.mode === mode;
+  const direct = plans.find(isBerth('direct'));
+  const rest = plans.filter((p) => p !== direct);
+  const at = rest.findIndex(isBerth('redirect'));
+  if (!direct || at < 0) return [...plans];
+  rest.splice(round % 2 === 0 ? at + 1 : at, 0, direct);
+  return rest;
 }
 
 function monotonicUs(): number {
@@ -259,18 +276,23 @@ async function main(): Promise<void> {
     const layerSets = Array.from({ length: M }, (_, r) => Array.from({ length: params.layers }, (_, i) => describeBlob(1000 * (r + 1) + i, params.layerBytes)));
     const mono = monos[0] as BlobSpec;
 
-    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, and one burst as large as the
-    //    timed ones, so that the measured pushes see a running registry (connections open, code compiled: a
-    //    JIT-compiled registry's first burst runs its request path cold) rather than its first requests.
+    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, and bursts as large as the
+    //    timed ones (new blobs each), so that the measured pushes see a registry that has been at work (connections
+    //    open, code compiled: a JIT-compiled registry's request path takes several bursts to reach its steady state)
+    //    rather than its first requests.
     const warmLayers = params.layers;
-    log(`warm-up: one small monolithic and one chunked push, and ${warmLayers} concurrent layers, per registry (untimed)`);
+    const bursts = params.warmBursts ?? 1;
+    log(`warm-up: one small monolithic and one chunked push, and ${bursts} × ${warmLayers} concurrent layers, per registry (untimed)`);
     const warm = [describeBlob(3, 2 * params.chunkBytes), describeBlob(4, 2 * params.chunkBytes)] as const;
-    const warmBurst = Array.from({ length: warmLayers }, (_, i) => describeBlob(900_000 + i, params.layerBytes));
+    const warmBurst = (b: number): BlobSpec[] =>
+      Array.from({ length: warmLayers }, (_, i) => describeBlob(900_000 + 1000 * b + i, params.layerBytes));
     for (const t of targets) {
       await attempt(t, 'warm-up', async () => {
         await pushLarge(t, 'bench/warmup', warm[0], 'monolithic', params.chunkBytes);
         await pushLarge(t, 'bench/warmup', warm[1], 'chunked', params.chunkBytes);
-        await pushMany(t, 'bench/warmup', warmBurst);
+        const rates: string[] = [];
+        for (let b = 0; b < bursts; b++) rates.push((await pushMany(t, 'bench/warmup', warmBurst(b))).layersPerSecond.toFixed(1));
+        log(`${t.id.padEnd(16)} warm-up bursts ${rates.join(', ')} layers/s`);
       });
     }
 
@@ -350,7 +372,7 @@ async function main(): Promise<void> {
         });
       }
       for (let round = 0; round < params.pullRuns; round++) {
-        for (const p of timed) {
+        for (const p of pullOrder(timed, round)) {
           await attempt(p.t, `pull ${p.mode}`, async () => {
             const r = await timedPull(p.url, mono, pullAgent, await pullAuthorization(p));
             const expectRedirect = p.mode === 'redirect';
