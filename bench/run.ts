@@ -276,13 +276,12 @@ async function main(): Promise<void> {
     const layerSets = Array.from({ length: M }, (_, r) => Array.from({ length: params.layers }, (_, i) => describeBlob(1000 * (r + 1) + i, params.layerBytes)));
     const mono = monos[0] as BlobSpec;
 
-    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, and bursts as large as the
-    //    timed ones (new blobs each), so that the measured pushes see a registry that has been at work (connections
-    //    open, code compiled: a JIT-compiled registry's request path takes several bursts to reach its steady state)
-    //    rather than its first requests.
+    // 0. Warm-up (untimed): one monolithic and one chunked push of a two-chunk blob, and one burst as large as the
+    //    timed ones, so that the measured pushes see a registry that has been at work (connections open, code
+    //    compiled) rather than its first requests. The concurrent rounds get bursts of their own right before them (2.).
     const warmLayers = params.layers;
     const bursts = params.warmBursts ?? 1;
-    log(`warm-up: one small monolithic and one chunked push, and ${bursts} × ${warmLayers} concurrent layers, per registry (untimed)`);
+    log(`warm-up: one small monolithic and one chunked push, and one burst of ${warmLayers} concurrent layers, per registry (untimed)`);
     const warm = [describeBlob(3, 2 * params.chunkBytes), describeBlob(4, 2 * params.chunkBytes)] as const;
     const warmBurst = (b: number): BlobSpec[] =>
       Array.from({ length: warmLayers }, (_, i) => describeBlob(900_000 + 1000 * b + i, params.layerBytes));
@@ -290,9 +289,7 @@ async function main(): Promise<void> {
       await attempt(t, 'warm-up', async () => {
         await pushLarge(t, 'bench/warmup', warm[0], 'monolithic', params.chunkBytes);
         await pushLarge(t, 'bench/warmup', warm[1], 'chunked', params.chunkBytes);
-        const rates: string[] = [];
-        for (let b = 0; b < bursts; b++) rates.push((await pushMany(t, 'bench/warmup', warmBurst(b))).layersPerSecond.toFixed(1));
-        log(`${t.id.padEnd(16)} warm-up bursts ${rates.join(', ')} layers/s`);
+        await pushMany(t, 'bench/warmup', warmBurst(0));
       });
     }
 
@@ -323,8 +320,19 @@ async function main(): Promise<void> {
     log('verifying the large blobs (HEAD, full download, SHA-256)');
     for (const t of targets) await attempt(t, 'verify large blobs', () => verifyBlobs(t, 'bench/large', [...monos, ...chunkeds], 2));
 
-    // 2. Many small layers at once; M rounds (short ones: more of them than of the 1 GiB pushes, so that one round
-    //    disturbed by the machine's other work moves the median less).
+    // 2. Many small layers at once. First, untimed, bursts as large as the timed ones (new blobs each) into every
+    //    registry, as the manifest GET rounds get their warm-up right before them: a JIT-compiled registry's request
+    //    path takes several bursts to reach its steady state, and the 1 GiB pushes in between leave it partly cold
+    //    again. Then M timed rounds (short ones: more of them than of the 1 GiB pushes, so that one round disturbed by
+    //    the machine's other work moves the median less).
+    log(`warm-up of the concurrent pushes: ${bursts} × ${warmLayers} layers per registry (untimed)`);
+    for (const t of targets) {
+      await attempt(t, 'warm-up bursts', async () => {
+        const rates: string[] = [];
+        for (let b = 1; b <= bursts; b++) rates.push((await pushMany(t, 'bench/warmup', warmBurst(b))).layersPerSecond.toFixed(1));
+        log(`${t.id.padEnd(16)} warm-up bursts ${rates.join(', ')} layers/s`);
+      });
+    }
     const manyRounds = new Map<TargetId, ManyResult[]>();
     const manyLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
     for (let round = 0; round < M; round++) {

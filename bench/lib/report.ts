@@ -307,8 +307,9 @@ export function renderMarkdown(report: RunReport): string {
       'and downloaded once in full and hashed (untimed); every manifest response is hashed and compared with the pushed digest (a wrong answer counts as an error, not a request).',
     `- Berth runs with BERTH_LOG_LEVEL=${p.berthLogLevel} (no per-request log line), Distribution with its access log off and log level warn, so neither pays for request logging. ` +
       'Distribution v3 always records OpenTelemetry spans (100 % sampling, built in); it runs with `OTEL_TRACES_EXPORTER=none` so that it does not also try to ship them to a collector that is not there.',
-    `- Before the timed pushes every registry gets one untimed monolithic and one chunked push of a two-chunk blob and ${warmBursts(p) === 1 ? 'one untimed burst' : `${warmBursts(p)} untimed bursts`} of ${p.layers} concurrent ${size(p.layerBytes)} layers (new blobs each burst). ` +
-      "Warm-up, because Berth's request path is JIT-compiled: in one Berth process, bursts of 200 × 1 MiB layers one after the other cost 1.42, 1.25, 1.00, 0.99, 1.00, 1.11, 0.80, 0.95, 0.76 and 0.75 s of user CPU (a run of 10 bursts on a quiet machine), so its first bursts measure V8 compiling the path, not the registry at work. " +
+    `- Before the timed pushes every registry gets one untimed monolithic and one chunked push of a two-chunk blob and one untimed burst of ${p.layers} concurrent ${size(p.layerBytes)} layers; ` +
+      `right before the timed concurrent rounds (as the manifest GET rounds get their warm-up right before them) every registry gets ${warmBursts(p) === 1 ? 'one more untimed burst' : `${warmBursts(p)} more untimed bursts`} (new blobs each burst). ` +
+      "Warm-up, because Berth's request path is JIT-compiled: in one Berth process, bursts of 200 × 1 MiB layers one after the other cost 1.42, 1.25, 1.00, 0.99, 1.00, 1.11, 0.80, 0.95, 0.76 and 0.75 s of user CPU (a run of 10 bursts on a quiet machine), so its first bursts measure V8 compiling the path, not the registry at work; and with the warm-up bursts at the very start, the 1 GiB pushes in between left its first timed rounds slower again. " +
       'Distribution is compiled ahead of time and does not change over the bursts.',
     quietLine(report),
     '',
