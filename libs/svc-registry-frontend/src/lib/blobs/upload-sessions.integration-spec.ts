@@ -1,6 +1,6 @@
 import { createDataSource, runMigrations, startEmbeddedPostgres, type EmbeddedPostgresInstance } from '@berth/db';
+import { freePort } from '@berth/testing';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -25,17 +25,6 @@ describe('UploadSessions: a new session commits without waiting for the WAL (emb
     const rows = (await ds.query(`SELECT coalesce(sum(fsyncs), 0)::text AS n FROM pg_stat_io WHERE object = 'wal'`)) as Array<{ n: string }>;
     return Number(rows[0]?.n);
   };
-
-  /** A loopback port nothing listens on (the server binds it next). */
-  const freePort = (): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
 
   beforeAll(async () => {
     base = await mkdtemp(path.join(tmpdir(), 'berth-upload-sessions-'));
