@@ -1,7 +1,6 @@
 import {
   context,
   diag,
-  DiagLogLevel,
   metrics,
   propagation,
   trace,
@@ -45,8 +44,11 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { BERTH_METER } from './berth-metrics';
+import { otelLogLevel } from './diag-level';
 import { METRIC_CATALOG } from './metric-names';
+import { OffThreadSpanProcessor } from './off-thread/off-thread-span-processor';
 import { RedactingSpanProcessor } from './redaction';
 import { resolveTelemetrySettings, type TelemetrySettings, type TraceExporterChoice } from './telemetry-settings';
 
@@ -304,11 +306,21 @@ function otlpMetricReaders(settings: TelemetrySettings): IMetricReader[] {
   ];
 }
 
-function spanProcessor(choice: TraceExporterChoice): SpanProcessor {
+/**
+ * The processor of one trace exporter. OTLP exports from a worker thread (OffThreadSpanProcessor: the encoding and
+ * the requests stay off the event loop that serves requests) when the process may use more than one CPU; on one
+ * CPU the worker would only add the copying, and if it cannot start, the batch span processor exports on this thread.
+ */
+export function spanProcessor(choice: TraceExporterChoice, cpus: number = availableParallelism()): SpanProcessor {
   if (choice.kind === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
-  return new BatchSpanProcessor(
-    choice.protocol === 'http/json' ? new OtlpJsonTraceExporter() : new OtlpProtoTraceExporter(),
-  );
+  if (cpus > 1) {
+    try {
+      return new OffThreadSpanProcessor(choice.protocol);
+    } catch (err) {
+      diag.warn('off-thread span export could not start: exporting on the main thread', err);
+    }
+  }
+  return new BatchSpanProcessor(choice.protocol === 'http/json' ? new OtlpJsonTraceExporter() : new OtlpProtoTraceExporter());
 }
 
 function describe(choice: TraceExporterChoice): string {
@@ -437,17 +449,8 @@ function installDiagLogger(
     debug: diagWrite('debug'),
     verbose: diagWrite('debug'),
   };
-  const levels: Record<string, DiagLogLevel> = {
-    none: DiagLogLevel.NONE,
-    error: DiagLogLevel.ERROR,
-    warn: DiagLogLevel.WARN,
-    info: DiagLogLevel.INFO,
-    debug: DiagLogLevel.DEBUG,
-    verbose: DiagLogLevel.VERBOSE,
-    all: DiagLogLevel.ALL,
-  };
   diag.setLogger(logger, {
-    logLevel: levels[(env['OTEL_LOG_LEVEL'] ?? 'warn').toLowerCase()] ?? DiagLogLevel.WARN,
+    logLevel: otelLogLevel(env),
     suppressOverrideMessage: true,
   });
   return write;

@@ -1,0 +1,183 @@
+import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type DiagLogger } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startOtlpReceiver, type OtlpReceiver } from '../testing/otlp-receiver';
+import { spanProcessor } from '../telemetry';
+import { OffThreadSpanProcessor } from './off-thread-span-processor';
+
+/**
+ * OffThreadSpanProcessor with its real worker thread and OTLP exporter, sending to a receiver on 127.0.0.1.
+ */
+
+const ENV_KEYS = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_BSP_MAX_QUEUE_SIZE',
+  'OTEL_BSP_EXPORT_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+] as const;
+
+/** Sets `OTEL_*` for the processor built next (its worker copies the environment when it starts). */
+function withEnv(values: Partial<Record<(typeof ENV_KEYS)[number], string>>): void {
+  for (const k of ENV_KEYS) delete process.env[k];
+  Object.assign(process.env, values);
+}
+
+function tracerFor(processor: SpanProcessor, sampled = true): BasicTracerProvider {
+  return new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'off-thread-test' }),
+    spanProcessors: [processor],
+    ...(sampled ? {} : { sampler: new AlwaysOffSampler() }),
+  });
+}
+
+function endSpans(provider: BasicTracerProvider, count: number, prefix: string): void {
+  const tracer = provider.getTracer('berth.http', '1.0.0');
+  for (let i = 0; i < count; i++) {
+    const span = tracer.startSpan(`${prefix} ${i}`, { kind: SpanKind.SERVER, attributes: { 'test.index': i, 'url.path': `/v2/x/${i}` } });
+    span.end();
+  }
+}
+
+/** Diag messages at warn and above while `fn` runs. */
+function captureDiag(): { messages: string[]; restore(): void } {
+  const messages: string[] = [];
+  const keep = (m: string): void => {
+    messages.push(m);
+  };
+  const logger: DiagLogger = { error: keep, warn: keep, info: () => undefined, debug: () => undefined, verbose: () => undefined };
+  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  return { messages, restore: () => diag.disable() };
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('OffThreadSpanProcessor', () => {
+  let receiver: OtlpReceiver;
+  const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
+
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+  });
+
+  afterEach(async () => {
+    await receiver.close();
+    for (const k of ENV_KEYS) {
+      const v = saved[k];
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('exports every sampled span over OTLP/JSON from its worker; forceFlush reaches the exporter', async () => {
+    // A schedule delay longer than the test: only forceFlush sends them.
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const processor = new OffThreadSpanProcessor('http/json');
+    const provider = tracerFor(processor);
+    endSpans(provider, 1000, 'GET');
+    await processor.forceFlush();
+    const spans = receiver.spans();
+    expect(spans).toHaveLength(1000);
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(1000);
+    const s7 = spans.find((s) => s.name === 'GET 7');
+    expect(s7).toMatchObject({
+      kind: 2,
+      service: 'off-thread-test',
+      scope: 'berth.http',
+      attributes: { 'test.index': 7, 'url.path': '/v2/x/7' },
+    });
+    await provider.shutdown();
+  });
+
+  it('exports nothing for spans that are not sampled', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '50' });
+    const processor = new OffThreadSpanProcessor('http/json');
+    const provider = tracerFor(processor, false);
+    endSpans(provider, 20, 'unsampled');
+    // And one sampled span under an explicit sampled parent: the only one exported.
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: 'a'.repeat(32),
+      spanId: 'b'.repeat(16),
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    const tracer = tracerFor(processor).getTracer('berth.http');
+    tracer.startSpan('sampled', {}, parent).end();
+    await processor.forceFlush();
+    expect(receiver.spans().map((s) => s.name)).toEqual(['sampled']);
+    expect(receiver.spans()[0]).toMatchObject({ traceId: 'a'.repeat(32), parentSpanId: 'b'.repeat(16) });
+    await provider.shutdown();
+  });
+
+  it('shutdown exports what is still buffered, then ignores later spans', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const processor = new OffThreadSpanProcessor('http/protobuf');
+    const provider = tracerFor(processor);
+    endSpans(provider, 300, 'before');
+    await processor.shutdown();
+    const traces = receiver.requests().filter((r) => r.path === '/v1/traces');
+    expect(traces.length).toBeGreaterThan(0);
+    expect(traces.every((r) => r.contentType === 'application/x-protobuf')).toBe(true);
+    // 300 spans of this shape encode to well over 10 KiB: they were all sent, not an empty request.
+    expect(traces.reduce((n, r) => n + r.bytes, 0)).toBeGreaterThan(10_000);
+    const before = receiver.requests().length;
+    endSpans(provider, 10, 'after');
+    await processor.forceFlush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.requests()).toHaveLength(before);
+  });
+
+  it('is the OTLP processor where the process has more than one CPU; one CPU exports on the main thread', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const two = spanProcessor({ kind: 'otlp', protocol: 'http/protobuf' }, 2);
+    const one = spanProcessor({ kind: 'otlp', protocol: 'http/protobuf' }, 1);
+    expect(two).toBeInstanceOf(OffThreadSpanProcessor);
+    expect(one).toBeInstanceOf(BatchSpanProcessor);
+    expect(spanProcessor({ kind: 'console' }, 2)).toBeInstanceOf(SimpleSpanProcessor);
+    await Promise.all([two.shutdown(), one.shutdown()]);
+  });
+
+  describe('with a collector that does not answer', () => {
+    let stuck: Server;
+    let stuckUrl: string;
+    beforeEach(async () => {
+      // Takes requests and never answers them.
+      stuck = createServer(() => undefined);
+      await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+      stuckUrl = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}`;
+    });
+    afterEach(async () => {
+      stuck.closeAllConnections();
+      await new Promise<void>((resolve) => stuck.close(() => resolve()));
+    });
+
+    it('holds at most OTEL_BSP_MAX_QUEUE_SIZE spans and reports the rest as dropped, as the batch processor words it', async () => {
+      withEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: stuckUrl,
+        OTEL_BSP_MAX_QUEUE_SIZE: '100',
+        OTEL_BSP_EXPORT_TIMEOUT: '1000',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+      });
+      const log = captureDiag();
+      try {
+        const processor = new OffThreadSpanProcessor('http/protobuf');
+        const provider = tracerFor(processor);
+        // In one turn of the event loop, no acknowledgement can come back: 100 are held, 900 dropped at once.
+        endSpans(provider, 1000, 'flood');
+        await until('the drop report', () => log.messages.some((m) => /^Dropped \d+ spans because maxQueueSize reached$/.test(m)));
+        expect(log.messages).toContain('Dropped 900 spans because maxQueueSize reached');
+        await provider.shutdown();
+      } finally {
+        log.restore();
+      }
+    });
+  });
+});

@@ -1,0 +1,219 @@
+import { diag, TraceFlags, type Context, type DiagLogger } from '@opentelemetry/api';
+import { getNumberFromEnv } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, SpanExportWorkerData, ToWorker } from './span-export.worker';
+import { otelLogLevel } from '../diag-level';
+import { WireEncoder } from './span-wire';
+
+/** Ended spans are handed to the worker in groups of this many, or after {@link HANDOFF_DELAY_MS}, whichever is first. */
+const HANDOFF_SPANS = 64;
+const HANDOFF_DELAY_MS = 100;
+/** A worker that died is started again at the next hand-over, at most this often. */
+const RESPAWN_INTERVAL_MS = 10_000;
+/** Dropped spans are reported on the diag logger at most this often. */
+const DROP_REPORT_MS = 1_000;
+/** The worker's heap (MiB): the batch processor's queue (OTEL_BSP_MAX_QUEUE_SIZE spans) and a few export requests. */
+const WORKER_HEAP_MB = 128;
+
+/**
+ * Exports spans over OTLP from a worker thread: the span processor behind `OTEL_EXPORTER_OTLP_*` trace export.
+ *
+ * With every trace kept, encoding each span as OTLP and sending the batches was about a third of what tracing
+ * added to a cached manifest GET (bench/events.ts), all of it on the event loop that serves requests, in bursts of
+ * several milliseconds per batch of 512. Here the event loop only copies each ended span into plain data (span-wire.ts)
+ * and hands groups of them to a worker, which runs the standard BatchSpanProcessor and OTLP exporter
+ * (span-export.worker.ts): same batching, retries, timeouts and `OTEL_BSP_*` / `OTEL_EXPORTER_OTLP_*` settings.
+ *
+ * Bounded like the batch processor: spans handed over but not yet queued by the worker, plus those waiting here,
+ * never exceed `OTEL_BSP_MAX_QUEUE_SIZE` (2048); beyond that spans are dropped and counted, and the count is
+ * reported on the diag logger as the batch processor words it. A worker that dies is reported and started again
+ * (at most every 10 s); what it held is lost, as a crashed exporter's would be. `forceFlush` and `shutdown` reach
+ * through to the worker's processor, so a graceful stop still exports every buffered span.
+ */
+export class OffThreadSpanProcessor implements SpanProcessor {
+  private readonly encoder = new WireEncoder();
+  private readonly maxQueue: number;
+  private pending: ReadableSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** Spans handed to the worker and not yet acknowledged. */
+  private inFlight = 0;
+  private dropped = 0;
+  private dropReport: NodeJS.Timeout | undefined;
+  private worker: Worker | undefined;
+  private spawnedAt = 0;
+  private nextId = 0;
+  private readonly waiting = new Map<number, () => void>();
+  /** Set while a span's resource settles its asynchronous attributes (nothing is handed over meanwhile). */
+  private settling: Promise<void> | undefined;
+  private shutdownOnce: Promise<void> | undefined;
+
+  /** Throws when the worker cannot be started (the caller then exports on this thread). */
+  constructor(private readonly protocol: 'http/json' | 'http/protobuf') {
+    this.maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
+    this.spawn();
+  }
+
+  onStart(_span: Span, _parentContext: Context): void {
+    // Nothing to do before a span ends.
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (this.shutdownOnce || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.inFlight + this.pending.length >= this.maxQueue) {
+      this.drop(1);
+      return;
+    }
+    this.pending.push(span);
+    if (span.resource.asyncAttributesPending && !this.settling) {
+      this.settling = (span.resource.waitForAsyncAttributes?.() ?? Promise.resolve()).then(
+        () => this.settled(),
+        () => this.settled(),
+      );
+    }
+    if (this.pending.length >= HANDOFF_SPANS) this.handOff();
+    else this.timer ??= setTimeout(() => this.handOff(), HANDOFF_DELAY_MS).unref();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.shutdownOnce ?? this.request('flush');
+  }
+
+  shutdown(): Promise<void> {
+    this.shutdownOnce ??= (async () => {
+      if (this.settling) await this.settling;
+      await this.request('shutdown');
+      if (this.dropReport) clearTimeout(this.dropReport);
+      this.reportDrops();
+      const worker = this.worker;
+      this.worker = undefined;
+      await worker?.terminate();
+    })();
+    return this.shutdownOnce;
+  }
+
+  private settled(): void {
+    this.settling = undefined;
+    this.handOff();
+  }
+
+  /** Hands the waiting spans to the worker (started again first if it died). */
+  private handOff(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.settling || this.pending.length === 0) return;
+    const spans = this.pending;
+    this.pending = [];
+    if (!this.worker && !this.respawn()) {
+      this.drop(spans.length);
+      return;
+    }
+    const batch = this.encoder.batch(spans.map((s) => this.encoder.toWire(s)));
+    this.inFlight += spans.length;
+    this.send({ type: 'spans', batch });
+  }
+
+  /** Hands over what waits, then asks the worker to flush or shut down; resolves when it did (or is gone). */
+  private async request(type: 'flush' | 'shutdown'): Promise<void> {
+    if (this.settling) await this.settling;
+    this.handOff();
+    if (!this.worker) return;
+    const id = this.nextId++;
+    await new Promise<void>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.send({ type, id });
+    });
+  }
+
+  private send(message: ToWorker): void {
+    this.worker?.postMessage(message);
+  }
+
+  private spawn(): void {
+    const data: SpanExportWorkerData = { protocol: this.protocol, logLevel: otelLogLevel(process.env) };
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { ...data, bootstrap: bootstrapPaths() },
+      // Not the process's flags (V8 heap sizes, a profiler): the worker loads TypeScript itself (see BOOTSTRAP).
+      execArgv: [],
+      // The exporter's settings as this module sees them (a copy, taken now).
+      env: { ...process.env },
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
+      name: 'berth-span-export',
+    });
+    worker.unref();
+    this.encoder.reset();
+    this.inFlight = 0;
+    this.spawnedAt = Date.now();
+    this.worker = worker;
+    worker.on('message', (m: FromWorker) => this.received(m));
+    worker.on('error', (err) => diag.error('off-thread span export: the worker failed', err));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      if (!this.shutdownOnce) diag.error(`off-thread span export: the worker stopped (exit code ${code}); its spans are lost`);
+      this.drop(this.inFlight);
+      this.inFlight = 0;
+      for (const resolve of this.waiting.values()) resolve();
+      this.waiting.clear();
+    });
+  }
+
+  private respawn(): boolean {
+    if (this.shutdownOnce || Date.now() - this.spawnedAt < RESPAWN_INTERVAL_MS) return false;
+    try {
+      this.spawn();
+      return true;
+    } catch (err) {
+      diag.error('off-thread span export: the worker could not be started again', err);
+      return false;
+    }
+  }
+
+  private received(m: FromWorker): void {
+    if (m.type === 'ack') {
+      this.inFlight = Math.max(0, this.inFlight - m.spans);
+    } else if (m.type === 'done') {
+      this.waiting.get(m.id)?.();
+      this.waiting.delete(m.id);
+    } else {
+      const log: DiagLogger = diag;
+      log[m.level](m.message, ...m.args);
+    }
+  }
+
+  private drop(count: number): void {
+    if (count <= 0) return;
+    this.dropped += count;
+    this.dropReport ??= setTimeout(() => this.reportDrops(), DROP_REPORT_MS).unref();
+  }
+
+  private reportDrops(): void {
+    this.dropReport = undefined;
+    if (this.dropped === 0) return;
+    // The batch span processor's words: dashboards and the bench look for them.
+    diag.warn(`Dropped ${this.dropped} spans because maxQueueSize reached`);
+    this.dropped = 0;
+  }
+}
+
+/** Where the worker finds its code, and how it loads TypeScript when the process does not (a test runner's worker). */
+function bootstrapPaths(): { entry: string; register: string; tsconfig: string } {
+  return {
+    entry: path.join(__dirname, 'span-export.worker.ts'),
+    register: require.resolve('@swc-node/register'),
+    tsconfig: path.resolve(__dirname, '../../../../../tsconfig.base.json'),
+  };
+}
+
+/** The worker's first code: TypeScript support (as scripts/register.cjs gives the main thread), then the worker. */
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+const b = workerData.bootstrap;
+if (!require.extensions['.ts']) {
+  process.env.SWC_NODE_PROJECT = process.env.SWC_NODE_PROJECT || b.tsconfig;
+  require(b.register);
+}
+require(b.entry);
+`;
