@@ -64,7 +64,7 @@ export interface TelemetryHandle {
   readonly serviceName: string;
   /** False when OTEL_SDK_DISABLED=true (or only metrics were set up, by `ensureMetrics`). */
   readonly tracing: boolean;
-  /** Where spans go: `otlp http/json`, `otlp http/protobuf`, `console`; empty when they are not exported. */
+  /** Where spans go: `otlp http/json`, `otlp http/protobuf` (with ` (worker thread)` when exported from one), `console`; empty when they are not exported. */
   readonly traceExporters: readonly string[];
   /** Exports what is buffered (spans, pushed metrics). Bounded by `timeoutMs`; never rejects. */
   flush(timeoutMs?: number): Promise<void>;
@@ -129,12 +129,13 @@ export function startTelemetry(options: TelemetryOptions): TelemetryHandle {
 
   const prometheus = settings.prometheus ? newPrometheusReader() : undefined;
   const readers: IMetricReader[] = [...(prometheus ? [prometheus] : []), ...otlpMetricReaders(settings)];
-  const exporters = settings.traceExporters.map(describe);
+  const exporting = settings.traceExporters.map((choice) => ({ choice, processor: spanProcessor(choice) }));
+  const exporters = exporting.map(({ choice, processor }) => describe(choice, processor));
   // Scrubbing first, so exporters only ever see redacted URLs. With no exporter, spans are still created:
   // trace ids then tie log lines and events together across services.
   const spanProcessors: SpanProcessor[] = [
     new RedactingSpanProcessor(),
-    ...settings.traceExporters.map(spanProcessor),
+    ...exporting.map(({ processor }) => processor),
     ...(options.spanProcessors ?? []),
   ];
 
@@ -323,8 +324,9 @@ export function spanProcessor(choice: TraceExporterChoice, cpus: number = availa
   return new BatchSpanProcessor(choice.protocol === 'http/json' ? new OtlpJsonTraceExporter() : new OtlpProtoTraceExporter());
 }
 
-function describe(choice: TraceExporterChoice): string {
-  return choice.kind === 'console' ? 'console' : `otlp ${choice.protocol}`;
+function describe(choice: TraceExporterChoice, processor: SpanProcessor): string {
+  if (choice.kind === 'console') return 'console';
+  return `otlp ${choice.protocol}${processor instanceof OffThreadSpanProcessor ? ' (worker thread)' : ''}`;
 }
 
 /**

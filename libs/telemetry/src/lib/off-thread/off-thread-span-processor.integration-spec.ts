@@ -4,7 +4,7 @@ import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, SimpleSpanPr
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startOtlpReceiver, type OtlpReceiver } from '../testing/otlp-receiver';
-import { spanProcessor } from '../telemetry';
+import { shutdownTelemetry, spanProcessor, startTelemetry } from '../telemetry';
 import { OffThreadSpanProcessor } from './off-thread-span-processor';
 
 /**
@@ -143,6 +143,17 @@ describe('OffThreadSpanProcessor', () => {
     expect(one).toBeInstanceOf(BatchSpanProcessor);
     expect(spanProcessor({ kind: 'console' }, 2)).toBeInstanceOf(SimpleSpanProcessor);
     await Promise.all([two.shutdown(), one.shutdown()]);
+  });
+
+  it('is what startTelemetry exports OTLP traces with on this machine', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const handle = startTelemetry({ serviceName: 'off-thread-start-test' });
+    try {
+      // (This machine has two CPUs or more: the bench and CI machines do.)
+      expect(handle.traceExporters).toEqual(['otlp http/protobuf (worker thread)']);
+    } finally {
+      await shutdownTelemetry();
+    }
   });
 
   describe('with a collector that does not answer', () => {
