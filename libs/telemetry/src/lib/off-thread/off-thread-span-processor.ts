@@ -109,7 +109,7 @@ export class OffThreadSpanProcessor implements SpanProcessor {
       this.drop(spans.length);
       return;
     }
-    const batch = this.encoder.batch(spans.map((s) => this.encoder.toWire(s)));
+    const batch = this.encoder.encode(spans);
     this.inFlight += spans.length;
     this.send({ type: 'spans', batch });
   }

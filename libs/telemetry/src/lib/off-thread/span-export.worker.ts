@@ -56,7 +56,7 @@ function run(): void {
       } catch (err) {
         diag.error('off-thread span export: a batch could not be read', err);
       }
-      post({ type: 'ack', spans: m.batch.spans.length });
+      post({ type: 'ack', spans: m.batch.count });
       return;
     }
     const settle = (): void => post({ type: 'done', id: m.id });

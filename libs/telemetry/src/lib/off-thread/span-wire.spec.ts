@@ -19,7 +19,7 @@ function otlp(spans: ReadableSpan[]): unknown {
 
 /** Through the encoder, a structured clone (what postMessage does) and the decoder. */
 function roundTrip(encoder: WireEncoder, decoder: WireDecoder, spans: ReadableSpan[]): ReadableSpan[] {
-  const batch = encoder.batch(spans.map((s) => encoder.toWire(s)));
+  const batch = encoder.encode(spans);
   return decoder.fromBatch(structuredClone(batch));
 }
 
@@ -101,16 +101,19 @@ describe('span-wire', () => {
     const encoder = new WireEncoder();
     const decoder = new WireDecoder();
     const first = sampleSpans();
-    const firstBatch: WireBatch = encoder.batch(first.map((s) => encoder.toWire(s)));
+    const firstBatch: WireBatch = encoder.encode(first);
     expect(firstBatch.scopes.map((s) => s.name).sort()).toEqual(['@opentelemetry/instrumentation-pg', 'berth.http']);
     expect(firstBatch.resources).toHaveLength(1);
     decoder.fromBatch(structuredClone(firstBatch));
 
     exporter.reset();
     const second = sampleSpans();
-    const secondBatch = encoder.batch(second.map((s) => encoder.toWire(s)));
+    const secondBatch = encoder.encode(second);
     expect(secondBatch.scopes).toEqual([]);
     expect(secondBatch.resources).toEqual([]);
+    // Attribute keys too: the first batch named them all.
+    expect(firstBatch.keys).toContain('http.request.method');
+    expect(secondBatch.keys).toEqual([]);
     const copies = decoder.fromBatch(structuredClone(secondBatch));
     expect(otlp(copies)).toEqual(otlp(second));
     // One resource object for all: the exporter groups the spans under one resource.
@@ -119,20 +122,35 @@ describe('span-wire', () => {
 
   it('after reset, sends the tables again (a new worker knows none of them)', () => {
     const encoder = new WireEncoder();
-    encoder.batch(sampleSpans().map((s) => encoder.toWire(s)));
+    encoder.encode(sampleSpans());
     encoder.reset();
     exporter.reset();
     const spans = sampleSpans();
-    const batch = encoder.batch(spans.map((s) => encoder.toWire(s)));
+    const batch = encoder.encode(spans);
     expect(batch.scopes).toHaveLength(2);
     expect(otlp(new WireDecoder().fromBatch(structuredClone(batch)))).toEqual(otlp(spans));
   });
 
+  it('a batch is one flat array of primitives, links and events aside', () => {
+    const batch = new WireEncoder().encode(sampleSpans());
+    const plain = batch.data.filter((v) => v === undefined || v === null || ['string', 'number', 'boolean'].includes(typeof v));
+    // Not plain: the server span's extras (events, links) and its one array-valued attribute, if kept.
+    expect(batch.data.length - plain.length).toBeLessThanOrEqual(2);
+    expect(batch.count).toBe(3);
+  });
+
+  it('refuses a batch whose values do not add up', () => {
+    const encoder = new WireEncoder();
+    const batch = encoder.encode(sampleSpans());
+    expect(() => new WireDecoder().fromBatch({ ...batch, data: [...batch.data, 'extra'] })).toThrow(/left over/);
+    expect(() => new WireDecoder().fromBatch({ ...batch, keys: [] })).toThrow(/unknown attribute key/);
+  });
+
   it('refuses a span naming a table entry it never received', () => {
     const encoder = new WireEncoder();
-    encoder.batch(sampleSpans().map((s) => encoder.toWire(s)));
+    encoder.encode(sampleSpans());
     exporter.reset();
-    const later = encoder.batch(sampleSpans().map((s) => encoder.toWire(s)));
+    const later = encoder.encode(sampleSpans());
     expect(() => new WireDecoder().fromBatch(later)).toThrow(/unknown scope/);
   });
 });

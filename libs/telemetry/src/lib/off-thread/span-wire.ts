@@ -6,46 +6,27 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 /**
  * Ended spans as plain data that a worker thread can receive (`postMessage` copies it with the structured clone
  * algorithm, which keeps numbers, strings, booleans and arrays as they are but no class instances or functions),
- * and back. The instrumentation scopes and resources, the same few objects for every span of a process, travel
- * once each, as numbered table entries; a span names them by number.
+ * and back. The instrumentation scopes, resources and attribute keys, the same few for every span of a process,
+ * travel once each, as numbered table entries; a span names them by number. A batch's spans are one flat array of
+ * primitives (see WireBatch).
  *
  * Everything an OTLP exporter reads from a span survives the trip (test: span-wire.spec.ts compares the OTLP
  * encoding of the original and of the copy).
  */
 
-/** A span context without its `TraceState` object (serialised instead). */
-export interface WireContext {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly traceFlags: number;
-  readonly traceState?: string;
-  readonly isRemote?: boolean;
-}
-
+/** Links and events, rare on Berth's spans, travel as plain objects (their span contexts' trace state serialised). */
 export interface WireLink {
   readonly context: WireContext;
   readonly attributes?: Attributes;
   readonly droppedAttributesCount?: number;
 }
 
-export interface WireSpan {
-  readonly name: string;
-  readonly kind: SpanKind;
-  readonly context: WireContext;
-  readonly parent?: WireContext;
-  readonly startTime: HrTime;
-  readonly endTime: HrTime;
-  readonly duration: HrTime;
-  readonly status: SpanStatus;
-  readonly attributes: Attributes;
-  /** Omitted when empty (most spans). */
-  readonly events?: TimedEvent[];
-  readonly links?: WireLink[];
-  /** Numbers of the scope and resource tables. */
-  readonly scope: number;
-  readonly resource: number;
-  /** Dropped attributes, events and links; omitted when all are 0. */
-  readonly dropped?: readonly [number, number, number];
+export interface WireContext {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  readonly traceState?: string;
+  readonly isRemote?: boolean;
 }
 
 export interface WireScope {
@@ -61,11 +42,57 @@ export interface WireResource {
   readonly schemaUrl?: string;
 }
 
-/** One hand-over to the worker: spans, and the table entries they name that the worker has not seen yet. */
+/**
+ * One hand-over to the worker: `count` spans as one flat array of numbers and strings (`data`, FIELDS per span, then
+ * the span's attributes as pairs of key number and value), and the table entries they name that the receiver has not
+ * seen yet: scopes, resources and attribute keys (`keys` continues the key table where the last batch left it).
+ * A flat array of primitives is copied by `postMessage` several times faster than an object per span.
+ */
 export interface WireBatch {
   readonly scopes: WireScope[];
   readonly resources: WireResource[];
-  readonly spans: WireSpan[];
+  readonly keys: string[];
+  readonly count: number;
+  readonly data: unknown[];
+}
+
+/** The fixed fields of a span in `WireBatch.data`, in order; its attributes follow (count, then key/value pairs). */
+const enum F {
+  Name,
+  Kind,
+  TraceId,
+  SpanId,
+  TraceFlags,
+  TraceState,
+  IsRemote,
+  ParentTraceId,
+  ParentSpanId,
+  ParentTraceFlags,
+  ParentTraceState,
+  ParentIsRemote,
+  StartS,
+  StartNs,
+  EndS,
+  EndNs,
+  DurationS,
+  DurationNs,
+  StatusCode,
+  StatusMessage,
+  Scope,
+  Resource,
+  DroppedAttributes,
+  DroppedEvents,
+  DroppedLinks,
+  /** Undefined, or `{ events?, links? }`. */
+  Extras,
+  AttributeCount,
+}
+
+const FIELDS = F.AttributeCount + 1;
+
+interface Extras {
+  events?: TimedEvent[];
+  links?: WireLink[];
 }
 
 function toWireContext(c: SpanContext): WireContext {
@@ -80,60 +107,112 @@ function toWireContext(c: SpanContext): WireContext {
 }
 
 function fromWireContext(c: WireContext): SpanContext {
+  return context(c.traceId, c.spanId, c.traceFlags, c.traceState, c.isRemote);
+}
+
+function context(traceId: string, spanId: string, traceFlags: number, traceState: unknown, isRemote: unknown): SpanContext {
   return {
-    traceId: c.traceId,
-    spanId: c.spanId,
-    traceFlags: c.traceFlags,
-    ...(c.traceState ? { traceState: new TraceState(c.traceState) } : {}),
-    ...(c.isRemote !== undefined ? { isRemote: c.isRemote } : {}),
+    traceId,
+    spanId,
+    traceFlags,
+    ...(typeof traceState === 'string' ? { traceState: new TraceState(traceState) } : {}),
+    ...(typeof isRemote === 'boolean' ? { isRemote } : {}),
   };
 }
 
 /**
- * The sending side: numbers scopes and resources by identity (the SDK shares one object per tracer and one
- * resource per provider) and remembers which ones it already sent. A resource must have settled its asynchronous
- * attributes before {@link toWire} sees it (the caller waits for `waitForAsyncAttributes`).
+ * The sending side: numbers scopes and resources by identity (the SDK shares one object per tracer and one resource
+ * per provider) and attribute keys by name, and remembers which ones it already sent. A resource must have settled
+ * its asynchronous attributes before {@link encode} sees it (the caller waits for `waitForAsyncAttributes`).
  */
 export class WireEncoder {
   private readonly scopes = new Map<InstrumentationScope, number>();
   private readonly resources = new Map<Resource, number>();
+  private readonly keys = new Map<string, number>();
   private newScopes: WireScope[] = [];
   private newResources: WireResource[] = [];
+  private newKeys: string[] = [];
 
-  toWire(span: ReadableSpan): WireSpan {
-    const { droppedAttributesCount: da, droppedEventsCount: de, droppedLinksCount: dl } = span;
-    return {
-      name: span.name,
-      kind: span.kind,
-      context: toWireContext(span.spanContext()),
-      ...(span.parentSpanContext ? { parent: toWireContext(span.parentSpanContext) } : {}),
-      startTime: span.startTime,
-      endTime: span.endTime,
-      duration: span.duration,
-      status: span.status,
-      attributes: span.attributes,
-      ...(span.events.length > 0 ? { events: span.events } : {}),
-      ...(span.links.length > 0 ? { links: span.links.map(toWireLink) } : {}),
-      scope: this.scopeId(span.instrumentationScope),
-      resource: this.resourceId(span.resource),
-      ...(da || de || dl ? { dropped: [da, de, dl] as const } : {}),
-    };
-  }
-
-  /** The batch of `spans` with the table entries first named since the last batch. */
-  batch(spans: WireSpan[]): WireBatch {
-    const b = { scopes: this.newScopes, resources: this.newResources, spans };
+  /** The batch of `spans`, with the table entries first named since the last batch. */
+  encode(spans: readonly ReadableSpan[]): WireBatch {
+    const data: unknown[] = [];
+    for (const span of spans) this.append(data, span);
+    const batch: WireBatch = { scopes: this.newScopes, resources: this.newResources, keys: this.newKeys, count: spans.length, data };
     this.newScopes = [];
     this.newResources = [];
-    return b;
+    this.newKeys = [];
+    return batch;
   }
 
   /** Forgets what was sent (a new worker knows nothing). */
   reset(): void {
     this.scopes.clear();
     this.resources.clear();
+    this.keys.clear();
     this.newScopes = [];
     this.newResources = [];
+    this.newKeys = [];
+  }
+
+  private append(data: unknown[], span: ReadableSpan): void {
+    const c = span.spanContext();
+    const p = span.parentSpanContext;
+    const extras: Extras | undefined =
+      span.events.length > 0 || span.links.length > 0
+        ? {
+            ...(span.events.length > 0 ? { events: span.events } : {}),
+            ...(span.links.length > 0 ? { links: span.links.map(toWireLink) } : {}),
+          }
+        : undefined;
+    data.push(
+      span.name,
+      span.kind,
+      c.traceId,
+      c.spanId,
+      c.traceFlags,
+      c.traceState?.serialize(),
+      c.isRemote,
+      p?.traceId,
+      p?.spanId,
+      p?.traceFlags,
+      p?.traceState?.serialize(),
+      p?.isRemote,
+      span.startTime[0],
+      span.startTime[1],
+      span.endTime[0],
+      span.endTime[1],
+      span.duration[0],
+      span.duration[1],
+      span.status.code,
+      span.status.message,
+      this.scopeId(span.instrumentationScope),
+      this.resourceId(span.resource),
+      span.droppedAttributesCount,
+      span.droppedEventsCount,
+      span.droppedLinksCount,
+      extras,
+    );
+    const countAt = data.length;
+    data.push(0);
+    let count = 0;
+    const attributes = span.attributes;
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined) continue;
+      data.push(this.keyId(key), value);
+      count++;
+    }
+    data[countAt] = count;
+  }
+
+  private keyId(key: string): number {
+    let id = this.keys.get(key);
+    if (id === undefined) {
+      id = this.keys.size;
+      this.keys.set(key, id);
+      this.newKeys.push(key);
+    }
+    return id;
   }
 
   private scopeId(scope: InstrumentationScope): number {
@@ -178,6 +257,7 @@ function toWireLink(link: Link): WireLink {
 export class WireDecoder {
   private readonly scopes = new Map<number, InstrumentationScope>();
   private readonly resources = new Map<number, Resource>();
+  private readonly keys: string[] = [];
 
   fromBatch(batch: WireBatch): ReadableSpan[] {
     for (const s of batch.scopes) {
@@ -190,27 +270,61 @@ export class WireDecoder {
     for (const r of batch.resources) {
       this.resources.set(r.id, resourceFromAttributes(r.attributes, r.schemaUrl !== undefined ? { schemaUrl: r.schemaUrl } : {}));
     }
-    return batch.spans.map((w) => this.fromWire(w));
+    this.keys.push(...batch.keys);
+    const spans: ReadableSpan[] = [];
+    let at = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const [span, next] = this.span(batch.data, at);
+      spans.push(span);
+      at = next;
+    }
+    if (at !== batch.data.length) throw new Error(`a batch of ${batch.count} spans has ${batch.data.length - at} values left over`);
+    return spans;
   }
 
-  private fromWire(w: WireSpan): ReadableSpan {
-    const scope = this.scopes.get(w.scope);
-    const resource = this.resources.get(w.resource);
-    if (!scope || !resource) throw new Error(`span ${w.name}: unknown scope ${w.scope} or resource ${w.resource}`);
-    const context = fromWireContext(w.context);
-    const [droppedAttributesCount, droppedEventsCount, droppedLinksCount] = w.dropped ?? [0, 0, 0];
-    return {
-      name: w.name,
-      kind: w.kind,
-      spanContext: () => context,
-      ...(w.parent ? { parentSpanContext: fromWireContext(w.parent) } : {}),
-      startTime: w.startTime,
-      endTime: w.endTime,
-      duration: w.duration,
-      status: w.status,
-      attributes: w.attributes,
-      events: w.events ?? [],
-      links: (w.links ?? []).map((l) => ({
+  /** The span whose fields start at `data[at]`, and where the next one starts. */
+  private span(data: readonly unknown[], at: number): [ReadableSpan, number] {
+    const d = (f: F): unknown => data[at + f];
+    const num = (f: F): number => {
+      const v = d(f);
+      if (typeof v !== 'number') throw new Error(`span field ${f} is not a number`);
+      return v;
+    };
+    const str = (f: F): string => {
+      const v = d(f);
+      if (typeof v !== 'string') throw new Error(`span field ${f} is not a string`);
+      return v;
+    };
+    const scope = this.scopes.get(num(F.Scope));
+    const resource = this.resources.get(num(F.Resource));
+    if (!scope || !resource) throw new Error(`span ${String(d(F.Name))}: unknown scope ${String(d(F.Scope))} or resource ${String(d(F.Resource))}`);
+    const spanContext = context(str(F.TraceId), str(F.SpanId), num(F.TraceFlags), d(F.TraceState), d(F.IsRemote));
+    const parent =
+      typeof d(F.ParentSpanId) === 'string'
+        ? context(str(F.ParentTraceId), str(F.ParentSpanId), num(F.ParentTraceFlags), d(F.ParentTraceState), d(F.ParentIsRemote))
+        : undefined;
+    const attributes: Attributes = {};
+    const count = num(F.AttributeCount);
+    let next = at + FIELDS;
+    for (let i = 0; i < count; i++, next += 2) {
+      const key = this.keys[data[next] as number];
+      if (key === undefined) throw new Error(`span ${String(d(F.Name))}: unknown attribute key ${String(data[next])}`);
+      attributes[key] = data[next + 1] as Attributes[string];
+    }
+    const extras = d(F.Extras) as Extras | undefined;
+    const message = d(F.StatusMessage);
+    const span: ReadableSpan = {
+      name: str(F.Name),
+      kind: num(F.Kind) as SpanKind,
+      spanContext: () => spanContext,
+      ...(parent ? { parentSpanContext: parent } : {}),
+      startTime: [num(F.StartS), num(F.StartNs)] as HrTime,
+      endTime: [num(F.EndS), num(F.EndNs)] as HrTime,
+      duration: [num(F.DurationS), num(F.DurationNs)] as HrTime,
+      status: { code: num(F.StatusCode), ...(typeof message === 'string' ? { message } : {}) } as SpanStatus,
+      attributes,
+      events: extras?.events ?? [],
+      links: (extras?.links ?? []).map((l) => ({
         context: fromWireContext(l.context),
         ...(l.attributes ? { attributes: l.attributes } : {}),
         ...(l.droppedAttributesCount ? { droppedAttributesCount: l.droppedAttributesCount } : {}),
@@ -218,9 +332,10 @@ export class WireDecoder {
       ended: true,
       resource,
       instrumentationScope: scope,
-      droppedAttributesCount,
-      droppedEventsCount,
-      droppedLinksCount,
+      droppedAttributesCount: num(F.DroppedAttributes),
+      droppedEventsCount: num(F.DroppedEvents),
+      droppedLinksCount: num(F.DroppedLinks),
     };
+    return [span, next];
   }
 }
