@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { startOtlpReceiver, type OtlpReceiver } from '../testing/otlp-receiver';
 import { shutdownTelemetry, spanProcessor, startTelemetry } from '../telemetry';
 import { OffThreadSpanProcessor } from './off-thread-span-processor';
@@ -133,6 +134,35 @@ describe('OffThreadSpanProcessor', () => {
     await processor.forceFlush();
     await new Promise((r) => setTimeout(r, 200));
     expect(receiver.requests()).toHaveLength(before);
+  });
+
+  it('a worker that dies is reported, its spans counted as dropped, and a new one started at the next hand-over', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const log = captureDiag();
+    try {
+      const processor = new OffThreadSpanProcessor('http/json', { respawnIntervalMs: 1000 });
+      const provider = tracerFor(processor);
+      endSpans(provider, 10, 'first');
+      await processor.forceFlush();
+      expect(receiver.spans()).toHaveLength(10);
+      // The worker goes away (as after a crash).
+      await (processor as unknown as { worker: Worker }).worker.terminate();
+      await until('the report of the stopped worker', () => log.messages.some((m) => m.includes('the worker stopped')));
+      // Within the interval no new worker: these are dropped, and said to be.
+      endSpans(provider, 5, 'lost');
+      await processor.forceFlush();
+      await until('the drop report', () => log.messages.includes('Dropped 5 spans because maxQueueSize reached'));
+      // After it, a new worker; it is sent the scope, resource and keys again (it knows none of them).
+      await new Promise((r) => setTimeout(r, 1100));
+      endSpans(provider, 7, 'again');
+      await processor.forceFlush();
+      expect(receiver.spans()).toHaveLength(17);
+      expect(receiver.spans().filter((s) => s.name.startsWith('again')).map((s) => s.attributes['test.index']).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(receiver.spans().some((s) => s.name.startsWith('lost'))).toBe(false);
+      await provider.shutdown();
+    } finally {
+      log.restore();
+    }
   });
 
   it('is the OTLP processor where the process has more than one CPU; one CPU exports on the main thread', async () => {

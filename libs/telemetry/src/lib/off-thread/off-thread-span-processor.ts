@@ -10,7 +10,7 @@ import { WireEncoder } from './span-wire';
 /** Ended spans are handed to the worker in groups of this many, or after {@link HANDOFF_DELAY_MS}, whichever is first. */
 const HANDOFF_SPANS = 64;
 const HANDOFF_DELAY_MS = 100;
-/** A worker that died is started again at the next hand-over, at most this often. */
+/** A worker that died is started again at the next hand-over, at most this often (by default). */
 const RESPAWN_INTERVAL_MS = 10_000;
 /** Dropped spans are reported on the diag logger at most this often. */
 const DROP_REPORT_MS = 1_000;
@@ -49,9 +49,15 @@ export class OffThreadSpanProcessor implements SpanProcessor {
   private settling: Promise<void> | undefined;
   private shutdownOnce: Promise<void> | undefined;
 
+  private readonly respawnIntervalMs: number;
+
   /** Throws when the worker cannot be started (the caller then exports on this thread). */
-  constructor(private readonly protocol: 'http/json' | 'http/protobuf') {
+  constructor(
+    private readonly protocol: 'http/json' | 'http/protobuf',
+    options: { respawnIntervalMs?: number } = {},
+  ) {
     this.maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
+    this.respawnIntervalMs = options.respawnIntervalMs ?? RESPAWN_INTERVAL_MS;
     this.spawn();
   }
 
@@ -161,7 +167,7 @@ export class OffThreadSpanProcessor implements SpanProcessor {
   }
 
   private respawn(): boolean {
-    if (this.shutdownOnce || Date.now() - this.spawnedAt < RESPAWN_INTERVAL_MS) return false;
+    if (this.shutdownOnce || Date.now() - this.spawnedAt < this.respawnIntervalMs) return false;
     try {
       this.spawn();
       return true;
