@@ -1,6 +1,13 @@
 import { diag, DiagLogLevel, ROOT_CONTEXT, SpanKind, trace, TraceFlags, type DiagLogger } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { AlwaysOffSampler, BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Worker } from 'node:worker_threads';
@@ -159,6 +166,35 @@ describe('OffThreadSpanProcessor', () => {
       expect(receiver.spans()).toHaveLength(17);
       expect(receiver.spans().filter((s) => s.name.startsWith('again')).map((s) => s.attributes['test.index']).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
       expect(receiver.spans().some((s) => s.name.startsWith('lost'))).toBe(false);
+      await provider.shutdown();
+    } finally {
+      log.restore();
+    }
+  });
+
+  it('a span that cannot be handed over is dropped and reported, never thrown into span.end()', async () => {
+    withEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const log = captureDiag();
+    try {
+      const processor = new OffThreadSpanProcessor('http/json');
+      const provider = tracerFor(processor);
+      endSpans(provider, 1, 'good');
+      await processor.forceFlush();
+      const [good] = receiver.spans();
+      expect(good?.name).toBe('good 0');
+      // The SDK validates attribute values; a processor may still be handed anything: here a function.
+      const span = tracerFor(processor).getTracer('berth.http').startSpan('bad');
+      span.end();
+      const readable = span as unknown as ReadableSpan;
+      const bad = { ...readable, spanContext: () => readable.spanContext(), attributes: { broken: (() => 1) as unknown as string } };
+      expect(() => {
+        processor.onEnd(bad as ReadableSpan);
+        for (let i = 0; i < 70; i++) processor.onEnd(bad as ReadableSpan);
+      }).not.toThrow();
+      await processor.forceFlush();
+      await until('the report', () => log.messages.some((m) => m.includes('could not be handed to the worker')));
+      await until('the drop report', () => log.messages.some((m) => /^Dropped \d+ spans because maxQueueSize reached$/.test(m)));
+      expect(receiver.spans().map((s) => s.name)).toEqual(['good 0']);
       await provider.shutdown();
     } finally {
       log.restore();

@@ -115,9 +115,15 @@ export class OffThreadSpanProcessor implements SpanProcessor {
       this.drop(spans.length);
       return;
     }
-    const batch = this.encoder.encode(spans);
-    this.inFlight += spans.length;
-    this.send({ type: 'spans', batch });
+    // Never an exception into `span.end()` on a request's path: a group that cannot be handed over is dropped.
+    try {
+      const batch = this.encoder.encode(spans);
+      this.send({ type: 'spans', batch });
+      this.inFlight += spans.length;
+    } catch (err) {
+      diag.error('off-thread span export: spans could not be handed to the worker', err);
+      this.drop(spans.length);
+    }
   }
 
   /** Hands over what waits, then asks the worker to flush or shut down; resolves when it did (or is gone). */
