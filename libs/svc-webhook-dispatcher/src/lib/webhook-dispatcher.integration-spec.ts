@@ -11,7 +11,7 @@ import {
   type EventEnvelope,
 } from '@berth/events';
 import { serviceRoot, startService, type RunningService } from '@berth/platform';
-import { migratedDatabase, pollUntil, stackEnv } from '@berth/testing';
+import { migratedDatabase, pollUntil, seedRegistries, stackEnv } from '@berth/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -100,22 +100,7 @@ describe('webhook-dispatcher (Postgres + Kafka, in process)', () => {
       },
     );
     ds = svc.app.get<DataSource>(DATA_SOURCE);
-    const [tenant] = (await ds.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)) as Array<{
-      id: string;
-    }>;
-    const [sub] = (await ds.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [
-      tenant?.id,
-    ])) as Array<{ id: string }>;
-    const [rg] = (await ds.query(
-      `INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'berth', 'eastus') RETURNING id`,
-      [sub?.id],
-    )) as Array<{ id: string }>;
-    const [reg] = (await ds.query(
-      `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku)
-       VALUES ($1, $2, 'hooks', 'hooks.berth.localhost', 'eastus', 'Premium') RETURNING id`,
-      [sub?.id, rg?.id],
-    )) as Array<{ id: string }>;
-    registryId = reg?.id ?? '';
+    registryId = (await seedRegistries(ds, ['hooks'])).registryIds['hooks'] ?? '';
     const add = async (
       name: string,
       uri: string,

@@ -78,3 +78,39 @@ export async function seedSubscriptionPrincipal(
     subscriptionId: row.id,
   });
 }
+
+/** What {@link seedRegistries} created: one tenant, subscription and resource group, and the registries by name. */
+export interface SeededRegistries {
+  tenantId: string;
+  subscriptionId: string;
+  resourceGroupId: string;
+  /** Registry id by name. */
+  registryIds: Record<string, string>;
+}
+
+/**
+ * Registries as the management API would leave them, for tests that write rows directly: a tenant, a subscription
+ * and a resource group `berth` in eastus, and one Premium registry per name (login server `<name>.berth.localhost`).
+ */
+export async function seedRegistries(sql: Sql, names: readonly string[]): Promise<SeededRegistries> {
+  const one = async (text: string, params: unknown[]): Promise<string> => {
+    const [row] = (await sql.query(text, params)) as Array<{ id: string }>;
+    if (!row?.id) throw new Error(`seedRegistries: no row from ${text.slice(0, 40)}`);
+    return row.id;
+  };
+  const tenantId = await one(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`, []);
+  const subscriptionId = await one(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [tenantId]);
+  const resourceGroupId = await one(
+    `INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'berth', 'eastus') RETURNING id`,
+    [subscriptionId],
+  );
+  const registryIds: Record<string, string> = {};
+  for (const name of names) {
+    registryIds[name] = await one(
+      `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku)
+       VALUES ($1, $2, $3, $4, 'eastus', 'Premium') RETURNING id`,
+      [subscriptionId, resourceGroupId, name, `${name}.berth.localhost`],
+    );
+  }
+  return { tenantId, subscriptionId, resourceGroupId, registryIds };
+}

@@ -1,5 +1,5 @@
 import { createDataSource, runMigrations, startEmbeddedPostgres, type EmbeddedPostgresInstance } from '@berth/db';
-import { freePort } from '@berth/testing';
+import { freePort, seedRegistries } from '@berth/testing';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -35,18 +35,7 @@ describe('UploadSessions: a new session commits without waiting for the WAL (emb
     ds = createDataSource({ url: pg.url, poolSize: 1 });
     await ds.initialize();
     await runMigrations(ds);
-    const [t] = (await ds.query(`INSERT INTO tenants (display_name) VALUES ('t') RETURNING id`)) as Array<{ id: string }>;
-    const [s] = (await ds.query(`INSERT INTO subscriptions (tenant_id, display_name) VALUES ($1, 's') RETURNING id`, [t?.id])) as Array<{ id: string }>;
-    const [rg] = (await ds.query(
-      `INSERT INTO resource_groups (subscription_id, name, location) VALUES ($1, 'berth', 'eastus') RETURNING id`,
-      [s?.id],
-    )) as Array<{ id: string }>;
-    const [r] = (await ds.query(
-      `INSERT INTO registries (subscription_id, resource_group_id, name, login_server, location, sku)
-       VALUES ($1, $2, 'sessions', 'sessions.berth.localhost', 'eastus', 'Premium') RETURNING id`,
-      [s?.id, rg?.id],
-    )) as Array<{ id: string }>;
-    registryId = String(r?.id);
+    registryId = (await seedRegistries(ds, ['sessions'])).registryIds['sessions'] ?? '';
     await ds.query(`INSERT INTO repositories (registry_id, name) VALUES ($1, 'app')`, [registryId]);
     sessions = new UploadSessions(ds);
   }, 120_000);
