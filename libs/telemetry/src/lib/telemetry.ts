@@ -10,8 +10,6 @@ import {
 import { OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
@@ -49,6 +47,7 @@ import { BERTH_METER } from './berth-metrics';
 import { otelLogLevel } from './diag-level';
 import { METRIC_CATALOG } from './metric-names';
 import { OffThreadSpanProcessor } from './off-thread/off-thread-span-processor';
+import { otlpTraceExporter } from './otlp-trace-exporter';
 import { RedactingSpanProcessor } from './redaction';
 import { resolveTelemetrySettings, type TelemetrySettings, type TraceExporterChoice } from './telemetry-settings';
 
@@ -321,7 +320,7 @@ export function spanProcessor(choice: TraceExporterChoice, cpus: number = availa
       diag.warn('off-thread span export could not start: exporting on the main thread', err);
     }
   }
-  return new BatchSpanProcessor(choice.protocol === 'http/json' ? new OtlpJsonTraceExporter() : new OtlpProtoTraceExporter());
+  return new BatchSpanProcessor(otlpTraceExporter(choice.protocol));
 }
 
 function describe(choice: TraceExporterChoice, processor: SpanProcessor): string {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, SpanExportWorkerData, ToWorker } from './span-export.worker';
 import { otelLogLevel } from '../diag-level';
+import type { OtlpProtocol } from '../telemetry-settings';
 import { WireEncoder } from './span-wire';
 
 /** Ended spans are handed to the worker in groups of this many, or after {@link HANDOFF_DELAY_MS}, whichever is first. */
@@ -53,7 +54,7 @@ export class OffThreadSpanProcessor implements SpanProcessor {
 
   /** Throws when the worker cannot be started (the caller then exports on this thread). */
   constructor(
-    private readonly protocol: 'http/json' | 'http/protobuf',
+    private readonly protocol: OtlpProtocol,
     options: { respawnIntervalMs?: number } = {},
   ) {
     this.maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;

@@ -11,14 +11,14 @@
  * finished, `{ type: 'diag', level, message, args }`.
  */
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
-import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { parentPort, workerData } from 'node:worker_threads';
+import { otlpTraceExporter } from '../otlp-trace-exporter';
+import type { OtlpProtocol } from '../telemetry-settings';
 import { WireDecoder, type WireBatch } from './span-wire';
 
 export interface SpanExportWorkerData {
-  readonly protocol: 'http/json' | 'http/protobuf';
+  readonly protocol: OtlpProtocol;
   /** OTEL_LOG_LEVEL as a DiagLogLevel. */
   readonly logLevel: DiagLogLevel;
 }
@@ -45,9 +45,7 @@ function run(): void {
     { error: forward('error'), warn: forward('warn'), info: forward('info'), debug: forward('debug'), verbose: forward('verbose') },
     { logLevel: data.logLevel, suppressOverrideMessage: true },
   );
-  const processor = new BatchSpanProcessor(
-    data.protocol === 'http/json' ? new OtlpJsonTraceExporter() : new OtlpProtoTraceExporter(),
-  );
+  const processor = new BatchSpanProcessor(otlpTraceExporter(data.protocol));
   const decoder = new WireDecoder();
   port.on('message', (m: ToWorker) => {
     if (m.type === 'spans') {

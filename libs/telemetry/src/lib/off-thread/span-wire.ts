@@ -126,22 +126,24 @@ function context(traceId: string, spanId: string, traceFlags: number, traceState
  * its asynchronous attributes before {@link encode} sees it (the caller waits for `waitForAsyncAttributes`).
  */
 export class WireEncoder {
-  private readonly scopes = new Map<InstrumentationScope, number>();
-  private readonly resources = new Map<Resource, number>();
-  private readonly keys = new Map<string, number>();
-  private newScopes: WireScope[] = [];
-  private newResources: WireResource[] = [];
-  private newKeys: string[] = [];
+  private readonly scopes = new Table<InstrumentationScope, WireScope>((scope, id) => ({
+    id,
+    name: scope.name,
+    ...(scope.version !== undefined ? { version: scope.version } : {}),
+    ...(scope.schemaUrl !== undefined ? { schemaUrl: scope.schemaUrl } : {}),
+  }));
+  private readonly resources = new Table<Resource, WireResource>((resource, id) => ({
+    id,
+    attributes: { ...resource.attributes },
+    ...(resource.schemaUrl !== undefined ? { schemaUrl: resource.schemaUrl } : {}),
+  }));
+  private readonly keys = new Table<string, string>((key) => key);
 
   /** The batch of `spans`, with the table entries first named since the last batch. */
   encode(spans: readonly ReadableSpan[]): WireBatch {
     const data: unknown[] = [];
     for (const span of spans) this.append(data, span);
-    const batch: WireBatch = { scopes: this.newScopes, resources: this.newResources, keys: this.newKeys, count: spans.length, data };
-    this.newScopes = [];
-    this.newResources = [];
-    this.newKeys = [];
-    return batch;
+    return { scopes: this.scopes.takeNew(), resources: this.resources.takeNew(), keys: this.keys.takeNew(), count: spans.length, data };
   }
 
   /** Forgets what was sent (a new worker knows nothing). */
@@ -149,9 +151,6 @@ export class WireEncoder {
     this.scopes.clear();
     this.resources.clear();
     this.keys.clear();
-    this.newScopes = [];
-    this.newResources = [];
-    this.newKeys = [];
   }
 
   private append(data: unknown[], span: ReadableSpan): void {
@@ -185,8 +184,8 @@ export class WireEncoder {
       span.duration[1],
       span.status.code,
       span.status.message,
-      this.scopeId(span.instrumentationScope),
-      this.resourceId(span.resource),
+      this.scopes.id(span.instrumentationScope),
+      this.resources.id(span.resource),
       span.droppedAttributesCount,
       span.droppedEventsCount,
       span.droppedLinksCount,
@@ -199,49 +198,40 @@ export class WireEncoder {
     for (const key in attributes) {
       const value = attributes[key];
       if (value === undefined) continue;
-      data.push(this.keyId(key), value);
+      data.push(this.keys.id(key), value);
       count++;
     }
     data[countAt] = count;
   }
+}
 
-  private keyId(key: string): number {
-    let id = this.keys.get(key);
+/** Numbers things in the order first seen (by identity; strings by value) and collects the entries not yet sent. */
+class Table<K, E> {
+  private readonly ids = new Map<K, number>();
+  private fresh: E[] = [];
+
+  constructor(private readonly entry: (key: K, id: number) => E) {}
+
+  id(key: K): number {
+    let id = this.ids.get(key);
     if (id === undefined) {
-      id = this.keys.size;
-      this.keys.set(key, id);
-      this.newKeys.push(key);
+      id = this.ids.size;
+      this.ids.set(key, id);
+      this.fresh.push(this.entry(key, id));
     }
     return id;
   }
 
-  private scopeId(scope: InstrumentationScope): number {
-    let id = this.scopes.get(scope);
-    if (id === undefined) {
-      id = this.scopes.size;
-      this.scopes.set(scope, id);
-      this.newScopes.push({
-        id,
-        name: scope.name,
-        ...(scope.version !== undefined ? { version: scope.version } : {}),
-        ...(scope.schemaUrl !== undefined ? { schemaUrl: scope.schemaUrl } : {}),
-      });
-    }
-    return id;
+  /** The entries numbered since the last call. */
+  takeNew(): E[] {
+    const fresh = this.fresh;
+    this.fresh = [];
+    return fresh;
   }
 
-  private resourceId(resource: Resource): number {
-    let id = this.resources.get(resource);
-    if (id === undefined) {
-      id = this.resources.size;
-      this.resources.set(resource, id);
-      this.newResources.push({
-        id,
-        attributes: { ...resource.attributes },
-        ...(resource.schemaUrl !== undefined ? { schemaUrl: resource.schemaUrl } : {}),
-      });
-    }
-    return id;
+  clear(): void {
+    this.ids.clear();
+    this.fresh = [];
   }
 }
 
