@@ -10,6 +10,8 @@ export KAFKAJS_NO_PARTITIONER_WARNING=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "runtime: Node $(node --version) ($(command -v node))"
+
 step "local stack (deploy/local/stack.sh start)"
 bash deploy/local/stack.sh start
 eval "$(bash deploy/local/stack.sh env)"

@@ -44,6 +44,37 @@ export function createLogger(service: string, level: LevelWithSilent, destinatio
   );
 }
 
+/**
+ * Warnings that report a library's harmless habit rather than anything an operator can act on, logged at debug.
+ * `TimeoutNegativeWarning` (Node 23+): kafkajs 2.2.4 schedules its request queue's check with a negative delay on
+ * every connection; Node runs such a timer after 1 ms, as earlier Node versions did without a word.
+ */
+const QUIET_WARNINGS = new Set(['TimeoutNegativeWarning']);
+
+/**
+ * Node prints process warnings (deprecations, experimental features, negative timer delays) to stderr as plain
+ * text, which would break the one-JSON-object-per-line log. This replaces Node's printer with a JSON line on the
+ * service's logger (`component: node`, the warning's name, code and message; warn level, debug for
+ * QUIET_WARNINGS). When the operator switched warnings off (`--no-warnings`, `NODE_NO_WARNINGS=1`), Node
+ * installed no printer and nothing changes. Returns a function that puts Node's printer back.
+ */
+export function routeProcessWarnings(logger: Logger, proc: NodeJS.Process = process): () => void {
+  const nodePrinters = proc.listeners('warning').filter((listener) => listener.name === 'onWarning');
+  if (nodePrinters.length === 0) return () => undefined;
+  for (const printer of nodePrinters) proc.removeListener('warning', printer);
+  const log = logger.child({ component: 'node' });
+  const onWarning = (warning: Error & { code?: unknown }): void => {
+    const fields = { warning: { name: warning.name, code: typeof warning.code === 'string' ? warning.code : undefined, message: warning.message } };
+    if (QUIET_WARNINGS.has(warning.name)) log.debug(fields, 'process warning');
+    else log.warn(fields, 'process warning');
+  };
+  proc.on('warning', onWarning);
+  return () => {
+    proc.removeListener('warning', onWarning);
+    for (const printer of nodePrinters) proc.on('warning', printer);
+  };
+}
+
 /** Nest's logger interface over pino, so framework messages are JSON lines too. */
 export class JsonNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}

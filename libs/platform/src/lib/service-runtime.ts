@@ -7,7 +7,7 @@ import { flushTelemetry } from '@berth/telemetry';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createLogger, JsonNestLogger } from './json-logger';
+import { createLogger, JsonNestLogger, routeProcessWarnings } from './json-logger';
 import { installHttpTelemetry } from './metrics/http-telemetry';
 import { resolveTls } from './tls-material';
 
@@ -42,6 +42,7 @@ const JSON_BODY_LIMIT = 4 * 1024 * 1024;
 export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   let config = loadConfig(env, def.mode);
   const logger = createLogger(def.name, config.log.level);
+  const restoreWarnings = routeProcessWarnings(logger);
   const prepared = def.prepare ? await def.prepare(config, logger) : {};
   config = prepared.config ?? config;
   const cleanup = prepared.cleanup ?? (() => Promise.resolve());
@@ -103,11 +104,13 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
           await flushTelemetry();
           await cleanup();
           logger.info('stopped');
+          restoreWarnings();
         }
       })());
     return { app, config, logger, url, stop };
   } catch (e) {
     await cleanup();
+    restoreWarnings();
     throw e;
   }
 }

