@@ -13,7 +13,7 @@
  *
  * Not a test: a command that writes its section of docs/performance.md (between `bench-events` markers).
  *
- *   node -r ./scripts/register.cjs bench/events.ts [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>] [--cpu-prof <dir>] [--gets-only]
+ *   npm run bench:events -- [--quick] [--rate <pushes/s>[,<pushes/s>…]] [--out <file>] [--cpu-prof <dir>] [--gets-only]
  *
  * `--gets-only` runs only the manifest GET rounds (no push latency runs) and prints without writing the doc.
  *

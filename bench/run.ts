@@ -2,7 +2,7 @@
  * Berth against CNCF Distribution v3, filesystem and S3 (MinIO), in one run on this machine. Not a test: a
  * command that writes docs/performance.md. See bench/README.md.
  *
- *   node -r ./scripts/register.cjs bench/run.ts [--quick] [--ref <git-ref>] [--out <file>] [--json <file>]
+ *   npm run bench -- [--quick] [--ref <git-ref>] [--out <file>] [--json <file>]
  *        [--only <ids>] [--berth-log-level <level>] [--cpu-prof <dir>] [--keep] [--render <json>]
  */
 import { randomBytes } from 'node:crypto';

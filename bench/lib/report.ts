@@ -231,7 +231,7 @@ export function renderMarkdown(report: RunReport): string {
     '',
     `# Performance: Berth against CNCF Distribution${p.quick ? ' (QUICK SMOKE RUN — not the benchmark)' : ''}`,
     '',
-    `Measured by \`node -r ./scripts/register.cjs bench/run.ts${p.quick ? ' --quick' : ''}\` on **${report.date}** in one run of ${num(report.seconds / 60, 1)} min (see \`bench/README.md\`).`,
+    `Measured by \`npm run bench${p.quick ? ' -- --quick' : ''}\` on **${report.date}** in one run of ${num(report.seconds / 60, 1)} min (see \`bench/README.md\`).`,
     '',
     `**Machine:** ${m.nproc} CPUs (${m.cpuModel}), ${num(m.memGiB, 1)} GiB memory, Linux ${m.kernel}. ` +
       `**Load average** (1/5/15 min) at the start: ${report.loadStart}; at the end: ${report.loadEnd}; during the workloads: ${report.loadDuring.join(' → ')}.`,
