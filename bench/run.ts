@@ -83,10 +83,15 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** `xs` starting at index `round` (mod length): each round of a workload starts with the next registry. */
-function rotated<T>(xs: readonly T[], round: number): T[] {
-  const k = xs.length === 0 ? 0 : round % xs.length;
-  return [...xs.slice(k), ...xs.slice(0, k)];
+/**
+ * The registries of one push round: ORDER in even rounds, reversed in odd ones (Distribution fs, Berth fs,
+ * Distribution S3, Berth S3, then Berth S3, Distribution S3, Berth fs, Distribution fs). Berth and Distribution on the
+ * same storage always run back to back, which goes first alternates, and so does the storage: the push targets
+ * are judged by each round's Berth ÷ Distribution ratio (see `verdicts`), so the two of a pair must see the same
+ * machine, and neither may always get what the other left behind (the page cache, MinIO's background work).
+ */
+function pairedOrder<T>(xs: readonly T[], round: number): T[] {
+  return round % 2 === 0 ? [...xs] : [...xs].reverse();
 }
 
 function paramsFor(args: Args): Params {
@@ -293,13 +298,13 @@ async function main(): Promise<void> {
       });
     }
 
-    // 1. One large blob, monolithic, then chunked; R rounds, each round every registry in turn.
+    // 1. One large blob, monolithic, then chunked; R rounds, each round every registry in turn (pairedOrder).
     for (const mode of ['monolithic', 'chunked'] as const) {
       const rounds = new Map<TargetId, PushResult[]>();
       for (let round = 0; round < R; round++) {
         during();
         const blob = (mode === 'monolithic' ? monos : chunkeds)[round] as BlobSpec;
-        for (const t of rotated(targets, round)) {
+        for (const t of pairedOrder(targets, round)) {
           await attempt(t, `push ${mode}`, async () => {
             const r = await pushLarge(t, 'bench/large', blob, mode, params.chunkBytes);
             rounds.set(t.id, [...(rounds.get(t.id) ?? []), r]);
@@ -337,7 +342,7 @@ async function main(): Promise<void> {
     const manyLatency = new Map<TargetId, Histogram>(targets.map((t) => [t.id, new Histogram()]));
     for (let round = 0; round < M; round++) {
       during();
-      for (const t of rotated(targets, round)) {
+      for (const t of pairedOrder(targets, round)) {
         await attempt(t, `${params.layers} concurrent pushes`, async () => {
           const r = await pushMany(t, 'bench/layers', layerSets[round] as BlobSpec[], manyLatency.get(t.id));
           manyRounds.set(t.id, [...(manyRounds.get(t.id) ?? []), r]);

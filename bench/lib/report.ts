@@ -84,6 +84,12 @@ interface Row {
   readonly storages?: ReadonlyArray<'fs' | 's3'>;
 }
 
+/** A push workload of one registry: its median and every round's value, in round order. */
+interface PushRuns {
+  readonly value: number;
+  readonly runs: readonly number[] | undefined;
+}
+
 export interface Verdict {
   readonly goal: string;
   readonly measured: string;
@@ -102,13 +108,28 @@ export function verdicts(report: RunReport): Verdict[] {
       met: q === undefined ? undefined : q >= 1,
     });
   };
+  /** A push target: judged by the median of each round's Berth ÷ Distribution (the pair ran back to back). */
+  const markPaired = (goal: string, berth: PushRuns | undefined, dist: PushRuns | undefined, unit: string, digits: number): void => {
+    const q = pairedRatio(berth?.runs, dist?.runs);
+    const [bRuns, dRuns] = [berth?.runs, dist?.runs];
+    const rounds = bRuns && dRuns && bRuns.length === dRuns.length ? bRuns.map((b, i) => (b / (dRuns[i] as number)).toFixed(2)).join(', ') : '—';
+    out.push({
+      goal,
+      measured:
+        `${ratioText(q)}, the median of each round's ratio (${rounds}); medians Berth ${num(berth?.value, digits)} vs ` +
+        `Distribution ${num(dist?.value, digits)} ${unit} (${ratioText(ratio(berth?.value, dist?.value))})`,
+      met: q === undefined ? undefined : q >= 1,
+    });
+  };
   for (const storage of ['fs', 's3'] as const) {
     const b = r[`berth-${storage}`];
     const d = r[`distribution-${storage}`];
     const where = storage === 'fs' ? 'filesystem' : 'S3';
-    mark(`Push ${size(report.params.bigBytes)} monolithic ≥ Distribution (${where})`, b?.pushMonolithic?.mibps, d?.pushMonolithic?.mibps, 'MiB/s');
-    mark(`Push ${size(report.params.bigBytes)} chunked ≥ Distribution (${where})`, b?.pushChunked?.mibps, d?.pushChunked?.mibps, 'MiB/s');
-    mark(`${report.params.layers} concurrent ${size(report.params.layerBytes)} pushes ≥ Distribution (${where})`, b?.many?.layersPerSecond, d?.many?.layersPerSecond, 'layers/s');
+    const push = (s: PushSummary | undefined): PushRuns | undefined => (s ? { value: s.mibps, runs: s.runs } : undefined);
+    const many = (m: ManyResult | undefined): PushRuns | undefined => (m ? { value: m.layersPerSecond, runs: m.runs } : undefined);
+    markPaired(`Push ${size(report.params.bigBytes)} monolithic ≥ Distribution (${where})`, push(b?.pushMonolithic), push(d?.pushMonolithic), 'MiB/s', 1);
+    markPaired(`Push ${size(report.params.bigBytes)} chunked ≥ Distribution (${where})`, push(b?.pushChunked), push(d?.pushChunked), 'MiB/s', 1);
+    markPaired(`${report.params.layers} concurrent ${size(report.params.layerBytes)} pushes ≥ Distribution (${where})`, many(b?.many), many(d?.many), 'layers/s', 1);
     mark(`Manifest GET by tag ≥ Distribution (${where}, req/s)`, b?.manifest?.rps, d?.manifest?.rps, 'req/s');
   }
   const redirect = r['berth-s3']?.pulls.redirect?.medianMibps;
@@ -251,7 +272,7 @@ export function renderMarkdown(report: RunReport): string {
     '## Results',
     '',
     'Higher is better unless marked. Ratios are Berth ÷ Distribution on the same storage. ' +
-      `Pushes: median of ${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'} (${p.manyRounds ?? p.pushRounds} for the concurrent layers; a new blob each round; memory: the worse round). ` +
+      `Pushes: median of ${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'} (${p.manyRounds ?? p.pushRounds} for the concurrent layers; a new blob each round; memory: the worse round); the push targets are judged by the median of each round's Berth ÷ Distribution ratio (the two ran back to back), the table's ratio columns divide the medians. ` +
       `Pulls: median of ${p.pullRuns} timed download${p.pullRuns === 1 ? '' : 's'}. ` +
       `Manifest GET: ${p.manifestRounds} round${p.manifestRounds === 1 ? '' : 's'} of ${p.durationMs / 1000} s counted together.`,
     '',
@@ -279,7 +300,7 @@ export function renderMarkdown(report: RunReport): string {
       '`Authorization: Bearer` until shortly before its `expires_in` (10 min), when it is fetched again (also after any 401). Tokens are fetched ' +
       'outside the timed windows. **Distribution runs without authentication** (its default configuration), so Berth pays for verifying a token ' +
       'and authorizing every request and Distribution does not.',
-    `- **Push ${size(p.bigBytes)}** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, each round every registry in turn, each round starting with the next registry): monolithic = \`POST /blobs/uploads/\` then one \`PUT ?digest=\` carrying the whole blob; ` +
+    `- **Push ${size(p.bigBytes)}** (${p.pushRounds} round${p.pushRounds === 1 ? '' : 's'}, each round every registry in turn: Distribution fs, Berth fs, Distribution S3, Berth S3 in odd rounds, the reverse in even ones, so that the two registries on one storage run back to back and take turns going first): monolithic = \`POST /blobs/uploads/\` then one \`PUT ?digest=\` carrying the whole blob; ` +
       `chunked = \`POST\`, \`PATCH\`es of ${size(p.chunkBytes)} with \`Content-Range\` (each answer's \`Range\` checked), then an empty \`PUT ?digest=\`. ` +
       'Timed from the POST to the 201 of the PUT (so it includes the registry\'s verification and commit). `sync` runs before and after each timed push (untimed; ' +
       'the one after is reported: Berth\'s filesystem store fdatasyncs before it answers 201, Distribution leaves the write-back to the kernel) so that ' +
@@ -288,7 +309,7 @@ export function renderMarkdown(report: RunReport): string {
         ? '; after the first `sync` the page cache is emptied (`/proc/sys/vm/drop_caches`), so that every timed push (large and concurrent) starts with the same free memory instead of first reclaiming what the workloads before it left cached'
         : '') +
       '. A different blob for each mode and round, the same ones for every registry.',
-    `- **Concurrent pushes** (${p.manyRounds ?? p.pushRounds} round${(p.manyRounds ?? p.pushRounds) === 1 ? '' : 's'}, rotating as the large pushes): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
+    `- **Concurrent pushes** (${p.manyRounds ?? p.pushRounds} round${(p.manyRounds ?? p.pushRounds) === 1 ? '' : 's'}, in the same order as the large pushes): ${p.layers} different ${size(p.layerBytes)} blobs, all started at once, each POST + PUT on its own keep-alive connection; ` +
       'layers/s = count ÷ wall time from the first POST to the last 201.',
     `- **Pull**: \`GET /v2/<repo>/blobs/<digest>\` of the monolithic ${size(p.bigBytes)} blob, following a 307 if any, timed from the first request ` +
       'to the last byte. "Direct MinIO GET" downloads the presigned URL that Berth\'s 307 points to (the same object), without asking Berth. ' +
