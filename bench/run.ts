@@ -84,7 +84,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 /**
- * The registries of one push round: ORDER in even rounds, reversed in odd ones (Distribution fs, Berth fs,
+ * The registries of one push round: ORDER in rounds 1, 3, ... (`round` 0, 2, ...), reversed in the others (Distribution fs, Berth fs,
  * Distribution S3, Berth S3, then Berth S3, Distribution S3, Berth fs, Distribution fs). Berth and Distribution on the
  * same storage always run back to back, which goes first alternates, and so does the storage: the push targets
  * are judged by each round's Berth ÷ Distribution ratio (see `verdicts`), so the two of a pair must see the same

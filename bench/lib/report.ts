@@ -110,9 +110,9 @@ export function verdicts(report: RunReport): Verdict[] {
   };
   /** A push target: judged by the median of each round's Berth ÷ Distribution (the pair ran back to back). */
   const markPaired = (goal: string, berth: PushRuns | undefined, dist: PushRuns | undefined, unit: string, digits: number): void => {
-    const q = pairedRatio(berth?.runs, dist?.runs);
-    const [bRuns, dRuns] = [berth?.runs, dist?.runs];
-    const rounds = bRuns && dRuns && bRuns.length === dRuns.length ? bRuns.map((b, i) => (b / (dRuns[i] as number)).toFixed(2)).join(', ') : '—';
+    const each = roundRatios(berth?.runs, dist?.runs);
+    const q = each && each.length > 0 ? median(each) : undefined;
+    const rounds = each ? each.map((x) => x.toFixed(2)).join(', ') : '—';
     out.push({
       goal,
       measured:
@@ -121,12 +121,12 @@ export function verdicts(report: RunReport): Verdict[] {
       met: q === undefined ? undefined : q >= 1,
     });
   };
+  const push = (s: PushSummary | undefined): PushRuns | undefined => (s ? { value: s.mibps, runs: s.runs } : undefined);
+  const many = (m: ManyResult | undefined): PushRuns | undefined => (m ? { value: m.layersPerSecond, runs: m.runs } : undefined);
   for (const storage of ['fs', 's3'] as const) {
     const b = r[`berth-${storage}`];
     const d = r[`distribution-${storage}`];
     const where = storage === 'fs' ? 'filesystem' : 'S3';
-    const push = (s: PushSummary | undefined): PushRuns | undefined => (s ? { value: s.mibps, runs: s.runs } : undefined);
-    const many = (m: ManyResult | undefined): PushRuns | undefined => (m ? { value: m.layersPerSecond, runs: m.runs } : undefined);
     markPaired(`Push ${size(report.params.bigBytes)} monolithic ≥ Distribution (${where})`, push(b?.pushMonolithic), push(d?.pushMonolithic), 'MiB/s', 1);
     markPaired(`Push ${size(report.params.bigBytes)} chunked ≥ Distribution (${where})`, push(b?.pushChunked), push(d?.pushChunked), 'MiB/s', 1);
     markPaired(`${report.params.layers} concurrent ${size(report.params.layerBytes)} pushes ≥ Distribution (${where})`, many(b?.many), many(d?.many), 'layers/s', 1);
@@ -372,7 +372,12 @@ export function mergeIntoDocument(existing: string | undefined, generated: strin
  * machine did at the time weighs on both; a ratio of the two medians would compare different rounds.
  */
 function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number | undefined {
+  const ratios = roundRatios(a, b);
+  return ratios && ratios.length > 0 ? median(ratios) : undefined;
+}
+
+/** Each round's `a[i] ÷ b[i]` (the finite ones), or undefined unless both have the same rounds. */
+function roundRatios(a: readonly number[] | undefined, b: readonly number[] | undefined): number[] | undefined {
   if (!a || !b || a.length === 0 || a.length !== b.length) return undefined;
-  const ratios = a.map((x, i) => x / (b[i] as number)).filter((x) => Number.isFinite(x));
-  return ratios.length === 0 ? undefined : median(ratios);
+  return a.map((x, i) => x / (b[i] as number)).filter((x) => Number.isFinite(x));
 }
