@@ -6,7 +6,7 @@
  *        [--only <ids>] [--berth-log-level <level>] [--cpu-prof <dir>] [--keep] [--render <json>]
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { keepAliveAgent } from './lib/http';
 import { loadAverage, machineFacts } from './lib/proc';
 import { REPO_ROOT, sourceTree } from './lib/processes';
 import { mergeIntoDocument, renderMarkdown, verdicts, type Params, type RunReport, type TargetResults } from './lib/report';
-import { distributionBinary, distributionVersion, removeBuckets, s3Client, startStack, versionOf } from './lib/stack';
+import { distributionBinary, distributionVersion, minioDataDir, removeBuckets, s3Client, startStack, versionOf } from './lib/stack';
 import { startBerthFs, startBerthS3, startDistributionFs, startDistributionS3, type Target, type TargetId, type TargetOptions } from './lib/targets';
 import { Histogram } from './lib/histogram';
 import {
@@ -92,6 +92,35 @@ function parseArgs(argv: string[]): Args {
  */
 function pairedOrder<T>(xs: readonly T[], round: number): T[] {
   return round % 2 === 0 ? [...xs] : [...xs].reverse();
+}
+
+/**
+ * Refuses to start when the disks cannot hold what the registries will write: per storage, two registries × (the
+ * large pushes, the small warm-up pushes and every burst of layers), on the filesystem under `workDir` and in MinIO
+ * under `minioDir` (together when they share a device), with a fifth more for the databases and logs. A full run
+ * writes about 15 GiB to each; running out half-way fails workloads (the registries answer 5xx) instead of measuring.
+ */
+function checkFreeSpace(p: Params, workDir: string, minioDir: string): void {
+  const layers = ((p.manyRounds ?? p.pushRounds) + (p.warmBursts ?? 1) + 1) * p.layers * p.layerBytes;
+  const perStorage = 2 * (2 * p.pushRounds * p.bigBytes + 2 * 2 * p.chunkBytes + layers);
+  const needs = new Map<number, { dir: string; bytes: number }>();
+  for (const dir of [workDir, minioDir]) {
+    const dev = statSync(existsSync(dir) ? dir : path.dirname(dir)).dev;
+    const entry = needs.get(dev) ?? { dir, bytes: 0 };
+    entry.bytes += perStorage * 1.2;
+    needs.set(dev, entry);
+  }
+  const gib = (n: number): string => (n / GIB).toFixed(1);
+  for (const { dir, bytes } of needs.values()) {
+    const fsStats = statfsSync(existsSync(dir) ? dir : path.dirname(dir));
+    const free = fsStats.bavail * fsStats.bsize;
+    if (free < bytes) {
+      throw new Error(
+        `bench: the registries will write about ${gib(bytes)} GiB on the filesystem of ${dir}, which has ${gib(free)} GiB free. ` +
+          'Free some space (MinIO keeps deleted objects in .minio.sys/tmp for a while) or use --quick.',
+      );
+    }
+  }
 }
 
 function paramsFor(args: Args): Params {
@@ -202,6 +231,7 @@ async function main(): Promise<void> {
   report.versions['postgres'] = versionOf('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, '');
   report.versions['redis'] = versionOf('redis-server', ['--version']).replace(/ sha=.*$/, '');
 
+  checkFreeSpace(params, tmpdir(), minioDataDir());
   const workDir = await mkdtemp(path.join(tmpdir(), 'berth-bench-'));
   const source = await sourceTree(args.ref, workDir);
   report.versions['berth'] = source.describe;

@@ -28,6 +28,11 @@ export function startStack(): Record<string, string> {
   return settings;
 }
 
+/** Where the stack's MinIO keeps its objects (deploy/local/stack.sh: `$BERTH_STACK_DIR/minio/data`). */
+export function minioDataDir(): string {
+  return path.join(process.env['BERTH_STACK_DIR'] ?? path.join(REPO_ROOT, '.stack'), 'minio', 'data');
+}
+
 /** The pid of a running stack component (from `stack.sh status`), for CPU accounting. */
 export function stackPid(component: 'minio' | 'postgres' | 'redis'): number | undefined {
   try {
