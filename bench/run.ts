@@ -104,15 +104,17 @@ function checkFreeSpace(p: Params, workDir: string, minioDir: string): void {
   const layers = ((p.manyRounds ?? p.pushRounds) + (p.warmBursts ?? 1) + 1) * p.layers * p.layerBytes;
   const perStorage = 2 * (2 * p.pushRounds * p.bigBytes + 2 * 2 * p.chunkBytes + layers);
   const needs = new Map<number, { dir: string; bytes: number }>();
-  for (const dir of [workDir, minioDir]) {
-    const dev = statSync(existsSync(dir) ? dir : path.dirname(dir)).dev;
+  for (const wanted of [workDir, minioDir]) {
+    // MinIO's folder may not exist yet (a stack started for the first time): its parent's filesystem then.
+    const dir = existsSync(wanted) ? wanted : path.dirname(wanted);
+    const dev = statSync(dir).dev;
     const entry = needs.get(dev) ?? { dir, bytes: 0 };
     entry.bytes += perStorage * 1.2;
     needs.set(dev, entry);
   }
   const gib = (n: number): string => (n / GIB).toFixed(1);
   for (const { dir, bytes } of needs.values()) {
-    const fsStats = statfsSync(existsSync(dir) ? dir : path.dirname(dir));
+    const fsStats = statfsSync(dir);
     const free = fsStats.bavail * fsStats.bsize;
     if (free < bytes) {
       throw new Error(

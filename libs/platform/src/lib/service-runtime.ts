@@ -43,7 +43,13 @@ export async function startService(def: ServiceDefinition, env: NodeJS.ProcessEn
   let config = loadConfig(env, def.mode);
   const logger = createLogger(def.name, config.log.level);
   const restoreWarnings = routeProcessWarnings(logger);
-  const prepared = def.prepare ? await def.prepare(config, logger) : {};
+  let prepared: Awaited<ReturnType<NonNullable<ServiceDefinition['prepare']>>>;
+  try {
+    prepared = def.prepare ? await def.prepare(config, logger) : {};
+  } catch (e) {
+    restoreWarnings();
+    throw e;
+  }
   config = prepared.config ?? config;
   const cleanup = prepared.cleanup ?? (() => Promise.resolve());
 
