@@ -12,8 +12,8 @@ describe('launch commands', () => {
   const read = (file: string): string => readFileSync(path.join(REPO_ROOT, file), 'utf8');
   const flags = nodeRuntimeFlags();
 
-  it('should give npm start a larger young generation (fewer survivors of upload chunks promoted, no major GC per few MiB pushed)', () => {
-    expect(flags).toEqual(['--max-semi-space-size=32', '--heap-growing-percent=100', '--no-memory-reducer']);
+  it('should give npm start a larger young generation and external memory counted in the heap limit (no major GC per few dozen MiB pushed)', () => {
+    expect(flags).toEqual(['--max-semi-space-size=32', '--heap-growing-percent=100', '--no-memory-reducer', '--external-memory-accounted-in-global-limit']);
   });
 
   it.each(readdirSync(path.join(REPO_ROOT, 'apps')))('should serve %s with the same flags', (app) => {
