@@ -10,6 +10,12 @@ describe('isDatabaseUnavailable', () => {
       Object.assign(new Error('query failed'), { driverError: { code: '57P01' } }),
     ],
     ['too many connections', Object.assign(new Error('sorry'), { code: '53300' })],
+    [
+      'a full disk (53100) inside a TypeORM error',
+      Object.assign(new Error('query failed'), { driverError: { code: '53100', message: 'could not extend file' } }),
+    ],
+    ['out of memory (53200)', { code: '53200', message: 'out of memory' }],
+    ['an I/O error (58030)', { code: '58030', message: 'could not read block' }],
     ['a connection exception class 08', { code: '08006', message: 'connection failure' }],
     [
       'a terminated connection as the cause',
@@ -27,6 +33,8 @@ describe('isDatabaseUnavailable', () => {
       Object.assign(new Error('query failed'), { driverError: { code: '23514' } }),
     ],
     ['a syntax error', Object.assign(new Error('syntax'), { code: '42601' })],
+    ['a missing file (58P01: a bug or a broken install, not a passing state)', { code: '58P01', message: 'could not open file' }],
+    ['a foreign key violation (23503: "53" is not its class)', { code: '23503', message: 'violates foreign key constraint' }],
     ['a plain bug', new TypeError('x is undefined')],
     ['nothing', undefined],
   ])('%s is not', (_label, err) => {

@@ -10,8 +10,14 @@ const NETWORK_CODES = new Set([
   'ENETUNREACH',
   'EAI_AGAIN',
 ]);
-/** SQLSTATEs that mean "the server cannot serve this now" rather than "this statement is wrong". */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '53400']);
+/**
+ * SQLSTATEs that mean "the server cannot serve this now" rather than "this statement is wrong": shutting down or
+ * starting (57P01-03), an I/O error (58030), and class 53, insufficient resources (disk full, out of memory, too
+ * many connections, a configured limit), which UNAVAILABLE_CLASSES covers.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '58030']);
+/** SQLSTATE classes (their first two characters) that are unavailability as a whole: connection exceptions, insufficient resources. */
+const UNAVAILABLE_CLASSES = ['08', '53'];
 /** pg's messages for a pool that could not hand out a connection in time, or a connection that went away. */
 const UNAVAILABLE_MESSAGES = [
   /timeout exceeded when trying to connect/i,
@@ -20,15 +26,15 @@ const UNAVAILABLE_MESSAGES = [
 ];
 
 /**
- * Whether an error raised by a query means the database is unavailable (down, restarting, out of connections, or
- * the pool could not provide a connection in time) rather than that the request was wrong. Callers answer these
+ * Whether an error raised by a query means the database is unavailable (down, restarting, out of connections or
+ * disk space, or the pool could not provide a connection in time) rather than that the request was wrong. Callers answer these
  * 503 with Retry-After instead of 500. Looks through TypeORM's `driverError` and `cause` chains.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return someInChain(error, (e) => {
     if (e instanceof DatabaseUnavailableError) return true;
     const code = typeof e.code === 'string' ? e.code : undefined;
-    if (code && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08'))) return true;
+    if (code && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_CLASSES.includes(code.slice(0, 2)))) return true;
     return typeof e.message === 'string' && UNAVAILABLE_MESSAGES.some((re) => re.test(e.message as string));
   });
 }
