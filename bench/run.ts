@@ -96,20 +96,26 @@ function pairedOrder<T>(xs: readonly T[], round: number): T[] {
 
 /**
  * Refuses to start when the disks cannot hold what the registries will write: per storage, two registries × (the
- * large pushes, the small warm-up pushes and every burst of layers), on the filesystem under `workDir` and in MinIO
- * under `minioDir` (together when they share a device), with a fifth more for the databases and logs. A full run
- * writes about 15 GiB to each; running out half-way fails workloads (the registries answer 5xx) instead of measuring.
+ * large pushes, the small warm-up pushes and every burst of layers), about 17 GiB in a full run, on the filesystem
+ * under `workDir` (a fifth more for the databases and logs) and in MinIO under `minioDir` (together when they share a
+ * device). MinIO needs about two and a half times what it stores: the multipart uploads it stages and the objects
+ * that were replaced or deleted wait in `.minio.sys/tmp` until it purges them, minutes later (measured: 13 GiB of
+ * buckets and 30-32 GiB there at once). Running out half-way fails workloads (the registries answer 5xx) instead of
+ * measuring.
  */
 function checkFreeSpace(p: Params, workDir: string, minioDir: string): void {
   const layers = ((p.manyRounds ?? p.pushRounds) + (p.warmBursts ?? 1) + 1) * p.layers * p.layerBytes;
   const perStorage = 2 * (2 * p.pushRounds * p.bigBytes + 2 * 2 * p.chunkBytes + layers);
   const needs = new Map<number, { dir: string; bytes: number }>();
-  for (const wanted of [workDir, minioDir]) {
+  for (const [wanted, factor] of [
+    [workDir, 1.2],
+    [minioDir, 2.6],
+  ] as const) {
     // MinIO's folder may not exist yet (a stack started for the first time): its parent's filesystem then.
     const dir = existsSync(wanted) ? wanted : path.dirname(wanted);
     const dev = statSync(dir).dev;
     const entry = needs.get(dev) ?? { dir, bytes: 0 };
-    entry.bytes += perStorage * 1.2;
+    entry.bytes += perStorage * factor;
     needs.set(dev, entry);
   }
   const gib = (n: number): string => (n / GIB).toFixed(1);
