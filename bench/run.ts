@@ -124,7 +124,7 @@ function checkFreeSpace(p: Params, workDir: string, minioDir: string): void {
     const free = fsStats.bavail * fsStats.bsize;
     if (free < bytes) {
       throw new Error(
-        `bench: the registries will write about ${gib(bytes)} GiB on the filesystem of ${dir}, which has ${gib(free)} GiB free. ` +
+        `bench: the registries need about ${gib(bytes)} GiB on the filesystem of ${dir} (what they write, plus MinIO's staging), which has ${gib(free)} GiB free. ` +
           'Free some space (MinIO keeps deleted objects in .minio.sys/tmp for a while) or use --quick.',
       );
     }
