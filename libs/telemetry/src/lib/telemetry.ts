@@ -307,15 +307,15 @@ function otlpMetricReaders(settings: TelemetrySettings): IMetricReader[] {
 }
 
 /**
- * The processor of one trace exporter. OTLP exports from a worker thread (OffThreadSpanProcessor: the encoding and
- * the requests stay off the event loop that serves requests) when the process may use more than one CPU; on one
- * CPU the worker would only add the copying, and if it cannot start, the batch span processor exports on this thread.
+ * The processor of one trace exporter. OTLP/protobuf (the default) is encoded span by span as spans end and sent
+ * from a worker thread (OffThreadSpanProcessor) when the process may use more than one CPU. OTLP/JSON, one CPU, or
+ * a worker that cannot start: the standard batch span processor and exporter, on this thread.
  */
 export function spanProcessor(choice: TraceExporterChoice, cpus: number = availableParallelism()): SpanProcessor {
   if (choice.kind === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
-  if (cpus > 1) {
+  if (cpus > 1 && choice.protocol === 'http/protobuf') {
     try {
-      return new OffThreadSpanProcessor(choice.protocol);
+      return new OffThreadSpanProcessor();
     } catch (err) {
       diag.warn('off-thread span export could not start: exporting on the main thread', err);
     }

@@ -5,12 +5,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, SpanExportWorkerData, ToWorker } from './span-export.worker';
 import { otelLogLevel } from '../diag-level';
-import type { OtlpProtocol } from '../telemetry-settings';
-import { WireEncoder } from './span-wire';
-
-/** Ended spans are handed to the worker in groups of this many, or after {@link HANDOFF_DELAY_MS}, whichever is first. */
-const HANDOFF_SPANS = 64;
-const HANDOFF_DELAY_MS = 100;
+import { OtlpSpanEncoder } from '../otlp/otlp-span-encoder';
 /** A worker that died is started again at the next hand-over, at most this often (by default). */
 const RESPAWN_INTERVAL_MS = 10_000;
 /** Dropped spans are reported on the diag logger at most this often. */
@@ -19,26 +14,29 @@ const DROP_REPORT_MS = 1_000;
 const WORKER_HEAP_MB = 128;
 
 /**
- * Exports spans over OTLP from a worker thread: the span processor behind `OTEL_EXPORTER_OTLP_*` trace export.
+ * Exports spans over OTLP/protobuf, the HTTP requests sent from a worker thread: the span processor behind
+ * `OTEL_EXPORTER_OTLP_*` trace export (protocol `http/protobuf`, the default).
  *
- * With every trace kept, encoding each span as OTLP and sending the batches was about a third of what tracing
- * added to a cached manifest GET (bench/events.ts), all of it on the event loop that serves requests, in bursts of
- * several milliseconds per batch of 512. Here the event loop only copies each ended span into plain data (span-wire.ts)
- * and hands groups of them to a worker, which runs the standard BatchSpanProcessor and OTLP exporter
- * (span-export.worker.ts): same batching, retries, timeouts and `OTEL_BSP_*` / `OTEL_EXPORTER_OTLP_*` settings.
+ * Each ended, sampled span is encoded into the OTLP request being built as it ends (OtlpSpanEncoder: the same bytes
+ * as the OpenTelemetry serializer, at about a third of its cost). A request goes out, as the batch span processor's
+ * would, once it holds `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` spans (512) or `OTEL_BSP_SCHEDULE_DELAY` ms (5,000) after its
+ * first span: its bytes move to the worker without a copy, and the worker sends them with the OTLP HTTP exporter's
+ * transport (span-export.worker.ts: endpoint, headers, compression, timeout and retries from `OTEL_EXPORTER_OTLP_*`).
+ * The event loop that serves requests thus does only the encoding; the worker wakes once per request, not per span.
  *
- * Bounded like the batch processor: spans handed over but not yet queued by the worker, plus those waiting here,
- * never exceed `OTEL_BSP_MAX_QUEUE_SIZE` (2048); beyond that spans are dropped and counted, and the count is
- * reported on the diag logger as the batch processor words it. A worker that dies is reported and started again
- * (at most every 10 s); what it held is lost, as a crashed exporter's would be. `forceFlush` and `shutdown` reach
- * through to the worker's processor, so a graceful stop still exports every buffered span.
+ * Bounded like the batch processor: spans in requests not yet answered, plus those of the request being built, never
+ * exceed `OTEL_BSP_MAX_QUEUE_SIZE` (2048); beyond that spans are dropped and counted, and the count is reported on the
+ * diag logger as the batch processor words it. A worker that dies is reported and started again (at most every 10 s);
+ * the requests it held are lost, as a crashed exporter's would be. `forceFlush` and `shutdown` send what is buffered
+ * and wait for the worker's answers, so a graceful stop still exports every span.
  */
 export class OffThreadSpanProcessor implements SpanProcessor {
-  private readonly encoder = new WireEncoder();
+  private readonly encoder = new OtlpSpanEncoder();
   private readonly maxQueue: number;
-  private pending: ReadableSpan[] = [];
+  private readonly maxBatch: number;
+  private readonly delayMs: number;
   private timer: NodeJS.Timeout | undefined;
-  /** Spans handed to the worker and not yet acknowledged. */
+  /** Spans handed to the worker whose requests have not been answered. */
   private inFlight = 0;
   private dropped = 0;
   private dropReport: NodeJS.Timeout | undefined;
@@ -48,16 +46,17 @@ export class OffThreadSpanProcessor implements SpanProcessor {
   private readonly waiting = new Map<number, () => void>();
   /** Set while a span's resource settles its asynchronous attributes (nothing is handed over meanwhile). */
   private settling: Promise<void> | undefined;
+  /** A hand-over came while settling: it happens once settled. */
+  private handOffWhenSettled = false;
   private shutdownOnce: Promise<void> | undefined;
 
   private readonly respawnIntervalMs: number;
 
   /** Throws when the worker cannot be started (the caller then exports on this thread). */
-  constructor(
-    private readonly protocol: OtlpProtocol,
-    options: { respawnIntervalMs?: number } = {},
-  ) {
+  constructor(options: { respawnIntervalMs?: number } = {}) {
     this.maxQueue = getNumberFromEnv('OTEL_BSP_MAX_QUEUE_SIZE') ?? 2048;
+    this.maxBatch = Math.max(1, Math.min(getNumberFromEnv('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? 512, this.maxQueue));
+    this.delayMs = getNumberFromEnv('OTEL_BSP_SCHEDULE_DELAY') ?? 5000;
     this.respawnIntervalMs = options.respawnIntervalMs ?? RESPAWN_INTERVAL_MS;
     this.spawn();
   }
@@ -68,19 +67,26 @@ export class OffThreadSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if (this.shutdownOnce || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.inFlight + this.pending.length >= this.maxQueue) {
+    if (this.inFlight + this.encoder.count >= this.maxQueue) {
       this.drop(1);
       return;
     }
-    this.pending.push(span);
+    // Never an exception into `span.end()` on a request's path: a span that cannot be encoded is dropped.
+    try {
+      this.encoder.add(span);
+    } catch (err) {
+      diag.error('off-thread span export: a span could not be encoded', err);
+      this.drop(1);
+      return;
+    }
     if (span.resource.asyncAttributesPending && !this.settling) {
       this.settling = (span.resource.waitForAsyncAttributes?.() ?? Promise.resolve()).then(
         () => this.settled(),
         () => this.settled(),
       );
     }
-    if (this.pending.length >= HANDOFF_SPANS) this.handOff();
-    else this.timer ??= setTimeout(() => this.handOff(), HANDOFF_DELAY_MS).unref();
+    if (this.encoder.count >= this.maxBatch) this.handOff();
+    else this.timer ??= setTimeout(() => this.handOff(), this.delayMs).unref();
   }
 
   forceFlush(): Promise<void> {
@@ -102,29 +108,24 @@ export class OffThreadSpanProcessor implements SpanProcessor {
 
   private settled(): void {
     this.settling = undefined;
-    this.handOff();
+    if (this.handOffWhenSettled) this.handOff();
   }
 
-  /** Hands the waiting spans to the worker (started again first if it died). */
+  /** Hands the request being built to the worker (started again first if it died). */
   private handOff(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.settling || this.pending.length === 0) return;
-    const spans = this.pending;
-    this.pending = [];
-    if (!this.worker && !this.respawn()) {
-      this.drop(spans.length);
+    this.handOffWhenSettled = this.settling !== undefined;
+    if (this.settling) return;
+    const spans = this.encoder.count;
+    if (spans === 0) return;
+    const bytes = this.encoder.finish();
+    if (!bytes || (!this.worker && !this.respawn())) {
+      this.drop(spans);
       return;
     }
-    // Never an exception into `span.end()` on a request's path: a group that cannot be handed over is dropped.
-    try {
-      const batch = this.encoder.encode(spans);
-      this.send({ type: 'spans', batch });
-      this.inFlight += spans.length;
-    } catch (err) {
-      diag.error('off-thread span export: spans could not be handed to the worker', err);
-      this.drop(spans.length);
-    }
+    this.inFlight += spans;
+    this.worker?.postMessage({ type: 'request', bytes, spans } satisfies ToWorker, [bytes.buffer as ArrayBuffer]);
   }
 
   /** Hands over what waits, then asks the worker to flush or shut down; resolves when it did (or is gone). */
@@ -135,16 +136,12 @@ export class OffThreadSpanProcessor implements SpanProcessor {
     const id = this.nextId++;
     await new Promise<void>((resolve) => {
       this.waiting.set(id, resolve);
-      this.send({ type, id });
+      this.worker?.postMessage({ type, id } satisfies ToWorker);
     });
   }
 
-  private send(message: ToWorker): void {
-    this.worker?.postMessage(message);
-  }
-
   private spawn(): void {
-    const data: SpanExportWorkerData = { protocol: this.protocol, logLevel: otelLogLevel(process.env) };
+    const data: SpanExportWorkerData = { logLevel: otelLogLevel(process.env) };
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
       workerData: { ...data, bootstrap: bootstrapPaths() },
@@ -156,7 +153,6 @@ export class OffThreadSpanProcessor implements SpanProcessor {
       name: 'berth-span-export',
     });
     worker.unref();
-    this.encoder.reset();
     this.inFlight = 0;
     this.spawnedAt = Date.now();
     this.worker = worker;
@@ -185,7 +181,7 @@ export class OffThreadSpanProcessor implements SpanProcessor {
   }
 
   private received(m: FromWorker): void {
-    if (m.type === 'ack') {
+    if (m.type === 'answered') {
       this.inFlight = Math.max(0, this.inFlight - m.spans);
     } else if (m.type === 'done') {
       this.waiting.get(m.id)?.();

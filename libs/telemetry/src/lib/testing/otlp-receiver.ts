@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** One span as an OTLP/JSON trace export carried it, flattened. */
+/** One span as an OTLP trace export (JSON or protobuf) carried it, flattened. */
 export interface ReceivedSpan {
   traceId: string;
   spanId: string;
@@ -28,7 +28,7 @@ export interface ReceivedRequest {
 export interface OtlpReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT (exporters append `/v1/traces`, `/v1/metrics`). */
   readonly url: string;
-  /** Spans decoded from OTLP/JSON trace exports so far (protobuf ones are counted in `requests` only). */
+  /** Spans decoded from the OTLP trace exports so far, JSON and protobuf, in the order they arrived. */
   spans(): ReceivedSpan[];
   requests(): ReceivedRequest[];
   close(): Promise<void>;
@@ -77,7 +77,7 @@ function attributes(list: KeyValue[] | undefined): Record<string, unknown> {
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, value(kv.value)]));
 }
 
-/** OTLP/JSON ids are hex; some encoders write base64 instead. */
+/** OTLP/JSON ids are hex; some encoders write base64 instead, as does the protobuf decoder (otlp-proto.ts). */
 function hexId(id: string | undefined): string | undefined {
   if (!id) return undefined;
   if (/^[0-9a-f]+$/i.test(id) && (id.length === 32 || id.length === 16)) return id.toLowerCase();
@@ -107,20 +107,29 @@ function flatten(body: OtlpJsonTraces): ReceivedSpan[] {
   return out;
 }
 
+/**
+ * The OTLP/protobuf decoder, loaded at the first protobuf request: it needs protobufjs, a development dependency,
+ * and this module is exported by the library every service loads.
+ */
+async function protobufDecoder(): Promise<(bytes: Uint8Array) => unknown> {
+  return (await import('./otlp-proto')).decodeTraceRequest;
+}
+
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: ReceivedRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
+    req.on('end', () => void answer(Buffer.concat(chunks)));
+    const answer = async (body: Buffer): Promise<void> => {
       const contentType = String(req.headers['content-type'] ?? '');
       const path = (req.url ?? '').split('?')[0] ?? '';
       requests.push({ path, contentType, bytes: body.length });
-      if (req.method === 'POST' && path === '/v1/traces' && contentType.includes('json')) {
+      if (req.method === 'POST' && path === '/v1/traces') {
         try {
-          spans.push(...flatten(JSON.parse(body.toString('utf8')) as OtlpJsonTraces));
+          const decoded = contentType.includes('json') ? JSON.parse(body.toString('utf8')) : (await protobufDecoder())(body);
+          spans.push(...flatten(decoded as OtlpJsonTraces));
         } catch {
           res.writeHead(400).end();
           return;
@@ -131,7 +140,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf',
         })
         .end(contentType.includes('json') ? '{}' : undefined);
-    });
+    };
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
