@@ -124,8 +124,14 @@ export class OffThreadSpanProcessor implements SpanProcessor {
       this.drop(spans);
       return;
     }
-    this.inFlight += spans;
-    this.worker?.postMessage({ type: 'request', bytes, spans } satisfies ToWorker, [bytes.buffer as ArrayBuffer]);
+    try {
+      this.worker?.postMessage({ type: 'request', bytes, spans } satisfies ToWorker, [bytes.buffer as ArrayBuffer]);
+      this.inFlight += spans;
+    } catch (err) {
+      // Never an exception into `span.end()`: a request that cannot be handed over is dropped.
+      diag.error('off-thread span export: a request could not be handed to the worker', err);
+      this.drop(spans);
+    }
   }
 
   /** Hands over what waits, then asks the worker to flush or shut down; resolves when it did (or is gone). */
