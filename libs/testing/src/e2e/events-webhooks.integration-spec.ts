@@ -59,7 +59,8 @@ describe('event backbone: pushes to webhooks through Kafka (distributed processe
     otlp = await startOtlpReceiver();
     berth = await EventsBerth.create('evhooks', stackEnv(), {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      // The default protocol: each service encodes its spans as they end and a worker thread sends them.
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_METRICS_EXPORTER: 'prometheus',
     });
