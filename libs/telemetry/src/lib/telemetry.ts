@@ -47,6 +47,7 @@ import { BERTH_METER } from './berth-metrics';
 import { otelLogLevel } from './diag-level';
 import { METRIC_CATALOG } from './metric-names';
 import { OffThreadSpanProcessor } from './off-thread/off-thread-span-processor';
+import { MainThreadSpanProcessor } from './otlp/main-thread-span-processor';
 import { otlpTraceExporter } from './otlp-trace-exporter';
 import { RedactingSpanProcessor } from './redaction';
 import { resolveTelemetrySettings, type TelemetrySettings, type TraceExporterChoice } from './telemetry-settings';
@@ -307,20 +308,22 @@ function otlpMetricReaders(settings: TelemetrySettings): IMetricReader[] {
 }
 
 /**
- * The processor of one trace exporter. OTLP/protobuf (the default) is encoded span by span as spans end and sent
- * from a worker thread (OffThreadSpanProcessor) when the process may use more than one CPU. OTLP/JSON, one CPU, or
- * a worker that cannot start: the standard batch span processor and exporter, on this thread.
+ * The processor of one trace exporter. OTLP/protobuf (the default) is encoded span by span as spans end
+ * (EncodingSpanProcessor) and sent from a worker thread (OffThreadSpanProcessor) when the process may use more than
+ * one CPU, from this thread otherwise or if the worker cannot start (MainThreadSpanProcessor). OTLP/JSON: the
+ * standard batch span processor and exporter.
  */
 export function spanProcessor(choice: TraceExporterChoice, cpus: number = availableParallelism()): SpanProcessor {
   if (choice.kind === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
-  if (cpus > 1 && choice.protocol === 'http/protobuf') {
+  if (choice.protocol === 'http/json') return new BatchSpanProcessor(otlpTraceExporter(choice.protocol));
+  if (cpus > 1) {
     try {
       return new OffThreadSpanProcessor();
     } catch (err) {
       diag.warn('off-thread span export could not start: exporting on the main thread', err);
     }
   }
-  return new BatchSpanProcessor(otlpTraceExporter(choice.protocol));
+  return new MainThreadSpanProcessor();
 }
 
 function describe(choice: TraceExporterChoice, processor: SpanProcessor): string {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { startOtlpReceiver, type OtlpReceiver } from '../testing/otlp-receiver';
 import { shutdownTelemetry, spanProcessor, startTelemetry } from '../telemetry';
+import { MainThreadSpanProcessor } from '../otlp/main-thread-span-processor';
 import { OffThreadSpanProcessor } from './off-thread-span-processor';
 
 /**
@@ -248,7 +249,8 @@ describe('OffThreadSpanProcessor', () => {
     const one = spanProcessor({ kind: 'otlp', protocol: 'http/protobuf' }, 1);
     const json = spanProcessor({ kind: 'otlp', protocol: 'http/json' }, 2);
     expect(two).toBeInstanceOf(OffThreadSpanProcessor);
-    expect(one).toBeInstanceOf(BatchSpanProcessor);
+    // One CPU: the same encoding, the requests sent from this thread.
+    expect(one).toBeInstanceOf(MainThreadSpanProcessor);
     // OTLP/JSON is encoded by the OpenTelemetry exporter, on this thread.
     expect(json).toBeInstanceOf(BatchSpanProcessor);
     expect(spanProcessor({ kind: 'console' }, 2)).toBeInstanceOf(SimpleSpanProcessor);
