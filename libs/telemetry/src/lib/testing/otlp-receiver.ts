@@ -28,7 +28,7 @@ export interface ReceivedRequest {
 export interface OtlpReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT (exporters append `/v1/traces`, `/v1/metrics`). */
   readonly url: string;
-  /** Spans decoded from the OTLP trace exports so far, JSON and protobuf, in the order they arrived. */
+  /** Spans decoded from the OTLP trace exports so far, JSON and protobuf. */
   spans(): ReceivedSpan[];
   requests(): ReceivedRequest[];
   close(): Promise<void>;
