@@ -32,6 +32,7 @@ import {
   type IMetricReader,
   type ViewOptions,
 } from '@opentelemetry/sdk-metrics';
+import { OTLPTraceExporter as OtlpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOffSampler,
@@ -48,7 +49,6 @@ import { otelLogLevel } from './diag-level';
 import { METRIC_CATALOG } from './metric-names';
 import { OffThreadSpanProcessor } from './off-thread/off-thread-span-processor';
 import { MainThreadSpanProcessor } from './otlp/main-thread-span-processor';
-import { otlpTraceExporter } from './otlp-trace-exporter';
 import { RedactingSpanProcessor } from './redaction';
 import { resolveTelemetrySettings, type TelemetrySettings, type TraceExporterChoice } from './telemetry-settings';
 
@@ -315,7 +315,7 @@ function otlpMetricReaders(settings: TelemetrySettings): IMetricReader[] {
  */
 export function spanProcessor(choice: TraceExporterChoice, cpus: number = availableParallelism()): SpanProcessor {
   if (choice.kind === 'console') return new SimpleSpanProcessor(new ConsoleSpanExporter());
-  if (choice.protocol === 'http/json') return new BatchSpanProcessor(otlpTraceExporter(choice.protocol));
+  if (choice.protocol === 'http/json') return new BatchSpanProcessor(new OtlpJsonTraceExporter());
   if (cpus > 1) {
     try {
       return new OffThreadSpanProcessor();
