@@ -87,6 +87,18 @@ describe('OtlpSpanEncoder', () => {
     expect(encode(spans).equals(reference(spans))).toBe(true);
   });
 
+  it('keeps the spans of one scope object apart when they come under two resources, batch after batch', () => {
+    const [first, second] = serverSpans(2) as [ReadableSpan, ReadableSpan];
+    const elsewhere = resourceFromAttributes({ 'service.name': 'elsewhere' });
+    const moved = { ...second, spanContext: () => second.spanContext(), resource: elsewhere } as ReadableSpan;
+    const spans = [first, moved, second];
+    const encoder = new OtlpSpanEncoder();
+    for (let batch = 0; batch < 2; batch++) {
+      for (const span of spans) encoder.add(span);
+      expect(Buffer.from(encoder.finish() as Uint8Array).equals(reference(spans))).toBe(true);
+    }
+  });
+
   it('encodes parents (local and remote), trace state, events, links, status and dropped counts alike', () => {
     const spans = record({ 'service.name': 'rich' }, (provider) => {
       const tracer = provider.getTracer('berth.rich');

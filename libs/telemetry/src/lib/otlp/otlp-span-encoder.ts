@@ -22,7 +22,7 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
  */
 export class OtlpSpanEncoder {
   private readonly groups = new Map<Resource, Map<InstrumentationScope, ProtoWriter>>();
-  private readonly writers = new Map<InstrumentationScope, ProtoWriter>();
+  private readonly writers = new Map<InstrumentationScope, { resource: Resource; writer: ProtoWriter }>();
   private readonly request = new ProtoWriter(64 * 1024);
   private spanCount = 0;
 
@@ -40,7 +40,7 @@ export class OtlpSpanEncoder {
     }
     let out = scopes.get(span.instrumentationScope);
     if (!out) {
-      out = this.writerFor(span.instrumentationScope);
+      out = this.writerFor(span.resource, span.instrumentationScope);
       scopes.set(span.instrumentationScope, out);
     }
     const before = out.pos;
@@ -57,15 +57,19 @@ export class OtlpSpanEncoder {
     this.spanCount++;
   }
 
-  /** The buffer of a scope's spans, kept from one request to the next (a process has few scopes). */
-  private writerFor(scope: InstrumentationScope): ProtoWriter {
-    let w = this.writers.get(scope);
-    if (w) w.reset();
-    else {
-      w = new ProtoWriter(16 * 1024);
-      if (this.writers.size < MAX_KEPT_WRITERS) this.writers.set(scope, w);
+  /**
+   * The buffer of a scope's spans under `resource`, kept from one request to the next (a process has one resource and
+   * few scopes). A scope also met under another resource gets a buffer of its own.
+   */
+  private writerFor(resource: Resource, scope: InstrumentationScope): ProtoWriter {
+    const kept = this.writers.get(scope);
+    if (kept?.resource === resource) {
+      kept.writer.reset();
+      return kept.writer;
     }
-    return w;
+    const writer = new ProtoWriter(16 * 1024);
+    if (!kept && this.writers.size < MAX_KEPT_WRITERS) this.writers.set(scope, { resource, writer });
+    return writer;
   }
 
   /**
